@@ -71,7 +71,8 @@ Result<EalResult, std::string> eal_init(const std::vector<std::string>& user_arg
 
     std::vector<char*> argv;
     argv.reserve(result.effective_args.size() + 1);
-    for (std::string& a : result.effective_args) argv.push_back(a.data());
+    for (std::string& a : result.effective_args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     const int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
     if (rc < 0) return unexpected(std::string("rte_eal_init: ") + rte_strerror(rte_errno));
@@ -93,6 +94,8 @@ Result<EalResult, std::string> eal_init(int argc, char** argv) {
     return result;
 }
 
-void eal_cleanup() { rte_eal_cleanup(); }
+void eal_cleanup() {
+    rte_eal_cleanup();
+}
 
 }  // namespace l45::drivers

@@ -2,8 +2,8 @@
 // the record layer, the message codecs and the handshake.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace l45::tls {

@@ -25,8 +25,8 @@ using MutableByteSpan = std::span<std::uint8_t>;
     return (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
 }
 [[nodiscard]] constexpr std::uint32_t load_be32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-           (std::uint32_t{p[2]} << 8) | p[3];
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
 }
 [[nodiscard]] constexpr std::uint64_t load_be64(const std::uint8_t* p) {
     return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
@@ -53,7 +53,7 @@ constexpr void store_be64(std::uint8_t* p, std::uint64_t v) {
 
 // A cursor over immutable bytes. Failed reads do not advance.
 class Reader {
-public:
+  public:
     constexpr Reader() = default;
     constexpr explicit Reader(ByteSpan in) : in_(in) {}
 
@@ -100,7 +100,7 @@ public:
     [[nodiscard]] constexpr bool u16_prefixed(Reader& out) { return prefixed<2>(out); }
     [[nodiscard]] constexpr bool u24_prefixed(Reader& out) { return prefixed<3>(out); }
 
-private:
+  private:
     template <class T, class F>
     [[nodiscard]] constexpr bool load(std::size_t len, T& out, F f) {
         if (in_.size() < len) return false;
@@ -137,7 +137,7 @@ private:
 // A cursor over a caller-supplied output buffer. A write that does not fit
 // sets a sticky failure flag instead of writing; check ok() once at the end.
 class Writer {
-public:
+  public:
     constexpr explicit Writer(MutableByteSpan out) : out_(out) {}
 
     [[nodiscard]] constexpr bool ok() const { return ok_; }
@@ -191,7 +191,7 @@ public:
         if (prefix.width == 3) store_be24(p, static_cast<std::uint32_t>(body));
     }
 
-private:
+  private:
     [[nodiscard]] constexpr std::uint8_t* take(std::size_t len) {
         if (!ok_ || out_.size() - pos_ < len) {
             ok_ = false;
@@ -208,7 +208,8 @@ private:
     }
     constexpr void zeros_constexpr(std::size_t len) {
         if (std::uint8_t* p = take(len))
-            for (std::size_t i = 0; i < len; ++i) p[i] = 0;
+            for (std::size_t i = 0; i < len; ++i)
+                p[i] = 0;
     }
 
     MutableByteSpan out_;

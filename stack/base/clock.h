@@ -29,12 +29,12 @@ using Duration = std::chrono::nanoseconds;
 
 // For tests and simulations: a clock that moves only when told to.
 class ManualClock {
-public:
+  public:
     [[nodiscard]] Instant now() const { return now_; }
     void advance(Duration d) { now_ += d; }
     void set(Instant t) { now_ = t; }
 
-private:
+  private:
     Instant now_{};
 };
 

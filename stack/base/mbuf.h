@@ -15,7 +15,7 @@
 namespace l45 {
 
 class MbufPtr {
-public:
+  public:
     MbufPtr() = default;
     explicit MbufPtr(rte_mbuf* m) : m_(m) {}
     MbufPtr(const MbufPtr&) = delete;
@@ -38,7 +38,7 @@ public:
         m_ = m;
     }
 
-private:
+  private:
     rte_mbuf* m_ = nullptr;
 };
 

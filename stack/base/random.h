@@ -2,16 +2,16 @@
 // (getrandom(2)); tests use SeededRandom so every run can be replayed.
 #pragma once
 
+#include <sys/random.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <sys/random.h>
 
 namespace l45 {
 
 class Random {
-public:
+  public:
     virtual ~Random() = default;
     virtual void fill(std::span<std::uint8_t> out) = 0;
 
@@ -29,7 +29,7 @@ public:
 
 // Cryptographically secure: the kernel's CSPRNG.
 class SystemRandom final : public Random {
-public:
+  public:
     void fill(std::span<std::uint8_t> out) override {
         std::size_t done = 0;
         while (done < out.size()) {
@@ -42,7 +42,7 @@ public:
 // Deterministic (splitmix64): reproducible tests and fault injection only,
 // never keys or sequence numbers in production.
 class SeededRandom final : public Random {
-public:
+  public:
     explicit SeededRandom(std::uint64_t seed) : state_(seed) {}
 
     std::uint64_t next() {
@@ -64,7 +64,7 @@ public:
         }
     }
 
-private:
+  private:
     std::uint64_t state_;
 };
 

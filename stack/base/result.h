@@ -23,7 +23,7 @@ template <class E>
 
 template <class T, class E>
 class [[nodiscard]] Result {
-public:
+  public:
     constexpr Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
     template <class G>
     constexpr Result(Unexpected<G> e) : v_(std::in_place_index<1>, E(std::move(e.error))) {}
@@ -53,13 +53,13 @@ public:
         return *std::get_if<1>(&v_);
     }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 
 template <class E>
 class [[nodiscard]] Result<void, E> {
-public:
+  public:
     constexpr Result() = default;
     template <class G>
     constexpr Result(Unexpected<G> e) : ok_(false), error_(E(std::move(e.error))) {}
@@ -71,7 +71,7 @@ public:
         return error_;
     }
 
-private:
+  private:
     bool ok_ = true;
     E error_{};
 };

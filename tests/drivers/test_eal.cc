@@ -23,8 +23,8 @@ TEST(EalArgs, AddsNoHugeAndMemoryWithoutHugepages) {
 }
 
 TEST(EalArgs, KeepsUserMemoryAndPrefix) {
-    const auto args = drivers::effective_eal_args(
-        {"app", "--socket-mem=64", "--file-prefix=mine"}, /*hugepages=*/false);
+    const auto args = drivers::effective_eal_args({"app", "--socket-mem=64", "--file-prefix=mine"},
+                                                  /*hugepages=*/false);
     EXPECT_FALSE(contains(args, "-m"));
     EXPECT_TRUE(contains(args, "--file-prefix=mine"));
     EXPECT_EQ(std::count_if(args.begin(), args.end(),

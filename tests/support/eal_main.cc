@@ -18,7 +18,9 @@ namespace {
 rte_mempool* g_pool = nullptr;
 }
 
-rte_mempool* pktmbuf_pool() { return g_pool; }
+rte_mempool* pktmbuf_pool() {
+    return g_pool;
+}
 
 }  // namespace l45::test
 
@@ -28,7 +30,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> eal_args = {argv[0], "--no-pci", "--log-level=lib.eal:warning"};
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--") {
-            for (int j = i + 1; j < argc; ++j) eal_args.emplace_back(argv[j]);
+            for (int j = i + 1; j < argc; ++j)
+                eal_args.emplace_back(argv[j]);
             break;
         }
     }

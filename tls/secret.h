@@ -1,0 +1,61 @@
+// Secret bytes (traffic secrets, keys, ECDHE shared secrets): fixed capacity,
+// no heap, wiped when destroyed, and never printable. Compare with ct_equal.
+#pragma once
+
+#include <string.h>  // explicit_bzero
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace l45::tls {
+
+// The largest secret TLS 1.3 needs here: a SHA-384 output, or a P-384/X25519
+// shared secret (48 and 32 bytes); 66 covers a P-521 shared secret.
+inline constexpr std::size_t kMaxSecretLen = 66;
+
+class Secret {
+  public:
+    Secret() = default;
+    explicit Secret(std::span<const std::uint8_t> bytes) { assign(bytes); }
+    Secret(const Secret& other) { assign(other.view()); }
+    Secret& operator=(const Secret& other) {
+        if (this != &other) assign(other.view());
+        return *this;
+    }
+    ~Secret() { explicit_bzero(bytes_.data(), bytes_.size()); }
+
+    // Returns false (and stores nothing) when bytes exceed the capacity.
+    [[nodiscard]] bool assign(std::span<const std::uint8_t> bytes) {
+        if (bytes.size() > kMaxSecretLen) return false;
+        explicit_bzero(bytes_.data(), bytes_.size());
+        if (!bytes.empty()) std::memcpy(bytes_.data(), bytes.data(), bytes.size());
+        len_ = bytes.size();
+        return true;
+    }
+    // For writing into directly: resize, then fill mutable_view().
+    void resize(std::size_t len) { len_ = len <= kMaxSecretLen ? len : kMaxSecretLen; }
+
+    [[nodiscard]] std::span<const std::uint8_t> view() const { return {bytes_.data(), len_}; }
+    [[nodiscard]] std::span<std::uint8_t> mutable_view() { return {bytes_.data(), len_}; }
+    [[nodiscard]] std::size_t size() const { return len_; }
+    [[nodiscard]] bool empty() const { return len_ == 0; }
+
+  private:
+    std::array<std::uint8_t, kMaxSecretLen> bytes_{};
+    std::size_t len_ = 0;
+};
+
+// Constant-time equality: the time depends on the length only, never on
+// where the inputs differ (for MACs, Finished verify_data, tags).
+[[nodiscard]] inline bool ct_equal(std::span<const std::uint8_t> a,
+                                   std::span<const std::uint8_t> b) {
+    if (a.size() != b.size()) return false;
+    volatile std::uint8_t diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff = diff | (a[i] ^ b[i]);
+    return diff == 0;
+}
+
+}  // namespace l45::tls
