@@ -1,0 +1,96 @@
+// The in-process test wire: two real ethdev ports (net_ring) joined back to
+// back, so two l45 stacks talk to each other through the same Port API and
+// the same mbufs they would use on a NIC.
+//
+// Why it looks like this:
+//   - Both ends are genuine DPDK ports (rte_eth_from_rings), not a mock: the
+//     stack's rx_burst/tx_burst/mbuf ownership paths are the production ones.
+//   - Pumped mode (the default) is single-threaded and deterministic: each
+//     side transmits into its own tx ring and nothing crosses until the test
+//     calls pump(now), which moves frames through a seeded FaultInjector per
+//     direction into the other side's rx ring. A test is a loop of
+//     "run stack A, pump, run stack B, pump" with a ManualClock, so loss,
+//     reordering and delay replay identically from the seed.
+//   - Direct mode has no injector and no pump: A's tx ring *is* B's rx ring
+//     (single-producer/single-consumer), for two-lcore benchmarks where
+//     one lcore runs each stack.
+//   - Queue q of one side is joined to queue q of the other: the ring PMD
+//     has no RSS, so the test decides queue placement.
+//   - Port names are unique per wire (l45_wire_a<n>/l45_wire_b<n>), so many
+//     wires may live in one process, one after another or at once.
+//   - Teardown order: ports stop first, then the rings are drained (every
+//     mbuf freed) and freed, then the ring vdevs are removed.
+#pragma once
+
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/fault.h"
+#include "drivers/port.h"
+#include "stack/base/clock.h"
+#include "stack/base/result.h"
+
+namespace l45::drivers {
+
+struct WireConfig {
+    std::uint16_t num_queues = 1;
+    std::uint32_t ring_size = 1024;  // power of two
+    bool direct = false;             // no injector, no pump
+    FaultConfig a_to_b{};
+    FaultConfig b_to_a{};
+    std::uint64_t seed = 1;  // b_to_a uses seed + 1
+    // Port settings for both ends (queue counts are taken from num_queues).
+    PortConfig port{};
+};
+
+struct WireCounters {
+    std::uint64_t a_to_b = 0;  // frames placed in B's rx rings
+    std::uint64_t b_to_a = 0;
+    std::uint64_t rx_ring_full = 0;  // frames freed because an rx ring was full
+};
+
+class RingWire {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<RingWire>, std::string> create(
+        const WireConfig& config = {});
+    RingWire(const RingWire&) = delete;
+    RingWire& operator=(const RingWire&) = delete;
+    ~RingWire();
+
+    [[nodiscard]] Port& a() { return *a_; }
+    [[nodiscard]] Port& b() { return *b_; }
+
+    // Moves everything A and B transmitted through the injectors, then
+    // delivers what is due at `now`. No-op in direct mode.
+    void pump(Instant now);
+    // Delivers every frame still held by the injectors (ignoring time).
+    void flush();
+
+    // nullptr in direct mode.
+    [[nodiscard]] FaultInjector* a_to_b() { return inj_ab_ ? &*inj_ab_ : nullptr; }
+    [[nodiscard]] FaultInjector* b_to_a() { return inj_ba_ ? &*inj_ba_ : nullptr; }
+    [[nodiscard]] const WireCounters& counters() const { return counters_; }
+    [[nodiscard]] bool direct() const { return direct_; }
+
+  private:
+    class RxSink;
+    RingWire() = default;
+    void move(std::vector<rte_ring*>& from, FaultInjector& inj, RxSink& sink, Instant now);
+
+    bool direct_ = false;
+    unsigned id_ = 0;
+    // Rings: a_tx_[q] is A's tx queue q, b_rx_[q] is B's rx queue q, etc.
+    // In direct mode a_tx_ == b_rx_ and b_tx_ == a_rx_ (same rings).
+    std::vector<rte_ring*> a_rx_, a_tx_, b_rx_, b_tx_;
+    std::vector<std::string> vdev_names_;
+    std::optional<Port> a_, b_;
+    std::optional<FaultInjector> inj_ab_, inj_ba_;
+    WireCounters counters_{};
+};
+
+}  // namespace l45::drivers
