@@ -5,7 +5,9 @@
 // never leak it. Only libcrypto is used here, never libssl.
 #pragma once
 
+#include <openssl/ec.h>
 #include <openssl/types.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 
