@@ -7,7 +7,7 @@ L45_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L45_PACKAGES=(
     g++ clang libclang-rt-14-dev meson ninja-build pkg-config
     libdpdk-dev dpdk libipsec-mb-dev libssl-dev openssl
-    libgtest-dev libgmock-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev
+    libgtest-dev libgmock-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libcli11-dev
     iproute2 iputils-ping iputils-arping nftables netcat-openbsd iperf3 curl
     gnutls-bin python3-scapy procps
 )
