@@ -31,6 +31,8 @@ struct Free {
     void operator()(X509_EXTENSION* p) const;
     void operator()(ASN1_INTEGER* p) const;
     void operator()(GENERAL_NAMES* p) const;
+    // Owns its certificates: frees them with sk_X509_pop_free.
+    void operator()(STACK_OF(X509) * p) const;
 };
 
 template <class T>

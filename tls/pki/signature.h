@@ -91,6 +91,9 @@ class PrivateKey {
     // Anything else, or a parse failure: internal_error.
     [[nodiscard]] static TlsResult<PrivateKey> from_pem(std::string_view pem);
     [[nodiscard]] static TlsResult<PrivateKey> from_pem_file(const std::string& path);
+    // Takes a key already in an EVP_PKEY (e.g. freshly generated); the same
+    // key types are accepted.
+    [[nodiscard]] static TlsResult<PrivateKey> from_pkey(ossl::PkeyPtr key);
 
     PrivateKey(PrivateKey&&) noexcept = default;
     PrivateKey& operator=(PrivateKey&&) noexcept = default;
