@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -181,8 +182,14 @@ class Port {
     }
 
   private:
+    // One writer (the queue's lcore), any reader: relaxed atomics, no lock.
     struct alignas(64) QueueCounters {
-        PortCounters c;
+        std::atomic<std::uint64_t> packets{0};
+        std::atomic<std::uint64_t> dropped{0};
+        std::atomic<std::uint64_t> prepare_dropped{0};
+        void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+            c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        }
     };
 
     Port() = default;

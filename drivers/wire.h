@@ -16,7 +16,7 @@
 //     one lcore runs each stack.
 //   - Queue q of one side is joined to queue q of the other: the ring PMD
 //     has no RSS, so the test decides queue placement.
-//   - Port names are unique per wire (l45_wire_a<n>/l45_wire_b<n>), so many
+//   - Port names are unique per wire (net_ring_l45_wire_a<n>/..._b<n>), so many
 //     wires may live in one process, one after another or at once.
 //   - Teardown order: ports stop first, then the rings are drained (every
 //     mbuf freed) and freed, then the ring vdevs are removed.
@@ -43,7 +43,7 @@ struct WireConfig {
     bool direct = false;             // no injector, no pump
     FaultConfig a_to_b{};
     FaultConfig b_to_a{};
-    std::uint64_t seed = 1;  // b_to_a uses seed + 1
+    std::uint64_t seed = 1;
     // Port settings for both ends (queue counts are taken from num_queues).
     PortConfig port{};
 };
@@ -71,16 +71,18 @@ class RingWire {
     // Delivers every frame still held by the injectors (ignoring time).
     void flush();
 
-    // nullptr in direct mode.
-    [[nodiscard]] FaultInjector* a_to_b() { return inj_ab_ ? &*inj_ab_ : nullptr; }
-    [[nodiscard]] FaultInjector* b_to_a() { return inj_ba_ ? &*inj_ba_ : nullptr; }
+    // One injector per direction and queue (held frames keep their queue);
+    // queue q's is seeded with seed + 2q (a_to_b) and seed + 2q + 1 (b_to_a).
+    // nullptr in direct mode or for a queue out of range.
+    [[nodiscard]] FaultInjector* a_to_b(std::uint16_t queue = 0);
+    [[nodiscard]] FaultInjector* b_to_a(std::uint16_t queue = 0);
     [[nodiscard]] const WireCounters& counters() const { return counters_; }
     [[nodiscard]] bool direct() const { return direct_; }
 
   private:
     class RxSink;
     RingWire() = default;
-    void move(std::vector<rte_ring*>& from, FaultInjector& inj, RxSink& sink, Instant now);
+    void move(rte_ring* from, FaultInjector& inj, RxSink& sink, Instant now);
 
     bool direct_ = false;
     unsigned id_ = 0;
@@ -89,7 +91,7 @@ class RingWire {
     std::vector<rte_ring*> a_rx_, a_tx_, b_rx_, b_tx_;
     std::vector<std::string> vdev_names_;
     std::optional<Port> a_, b_;
-    std::optional<FaultInjector> inj_ab_, inj_ba_;
+    std::vector<FaultInjector> inj_ab_, inj_ba_;
     WireCounters counters_{};
 };
 

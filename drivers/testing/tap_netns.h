@@ -35,6 +35,8 @@ struct TapNetnsConfig {
     std::string iface;  // empty: l45t<pid>_<n> (<= 15 chars)
     // The namespace side gets 198.18.<subnet>.2/24, the l45 side is .1.
     std::uint8_t subnet = 1;
+    // No IPv6 on the interface: the only traffic is what the test causes.
+    bool disable_ipv6 = true;
     PortConfig port{};
 };
 
@@ -47,12 +49,19 @@ struct RunResult {
 // whole process group) and reaped on destruction.
 class BackgroundProcess {
   public:
-    BackgroundProcess(pid_t pid, std::string output_path);
+    // Shared with the TapNetns that spawned it, so whichever of the two
+    // reaps first, the other never signals a pid that may have been reused.
+    struct State {
+        pid_t pid = -1;
+        bool reaped = false;
+        int status = 0;
+    };
+    BackgroundProcess(std::shared_ptr<State> state, std::string output_path);
     BackgroundProcess(const BackgroundProcess&) = delete;
     BackgroundProcess& operator=(const BackgroundProcess&) = delete;
     ~BackgroundProcess();
 
-    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] pid_t pid() const { return state_->pid; }
     [[nodiscard]] bool running();
     // SIGTERM (then SIGKILL after a grace period) and reap; returns the status.
     RunResult kill_and_wait();
@@ -60,10 +69,10 @@ class BackgroundProcess {
     RunResult wait(Duration timeout);
 
   private:
-    RunResult finish(int status);
-    pid_t pid_;
+    RunResult finish();
+    std::shared_ptr<State> state_;
     std::string output_path_;
-    bool reaped_ = false;
+    bool finished_ = false;
     RunResult result_{};
 };
 
@@ -110,7 +119,7 @@ class TapNetns {
     rte_ether_addr ns_mac_{};
     std::unique_ptr<Port> port_;
     // Spawned process groups, killed in teardown if their owner has not.
-    std::vector<pid_t> spawned_;
+    std::vector<std::weak_ptr<BackgroundProcess::State>> spawned_;
 };
 
 }  // namespace l45::drivers::testing
