@@ -1,0 +1,21 @@
+// The run-to-completion step every l45 lcore repeats: receive a burst, let
+// the stack react, run its timers, transmit what it produced. Shared by the
+// apps and the integration tests so both exercise the same loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "drivers/port.h"
+#include "stack/base/clock.h"
+#include "stack/net/interface.h"
+
+namespace l45::apps {
+
+inline constexpr std::uint16_t kBurst = 32;
+
+// One iteration on (port, queue); returns how many frames moved either way.
+std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
+                         Instant now);
+
+}  // namespace l45::apps

@@ -1,0 +1,147 @@
+// l45-echo: the l45 stack on one DPDK port, answering ARP and ICMP echo
+// (and, with the TCP layer, echo on port 7 and discard on port 9).
+//
+//   l45-echo [EAL args] -- --ip A.B.C.D/NN [--gw A.B.C.D] [--port NAME]
+//
+// Example, with no NIC and no hugepages:
+//   l45-echo --no-pci --vdev net_tap0,iface=l45t0 -- --ip 198.18.0.2/24
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "apps/common/cli.h"
+#include "apps/common/service.h"
+#include "drivers/eal.h"
+#include "drivers/port.h"
+#include "stack/net/interface.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+void print_counters(const l45::net::Interface& iface, const l45::drivers::Port& port) {
+    std::printf("l45-echo: counters (non-zero)\n");
+    iface.counters().for_each([](std::string_view name, std::uint64_t value) {
+        if (value != 0)
+            std::printf("  %-28.*s %llu\n", static_cast<int>(name.size()), name.data(),
+                        static_cast<unsigned long long>(value));
+    });
+    const auto pc = port.counters();
+    std::printf("  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n", "port_rx_packets",
+                static_cast<unsigned long long>(pc.rx_packets), "port_tx_packets",
+                static_cast<unsigned long long>(pc.tx_packets), "port_tx_dropped",
+                static_cast<unsigned long long>(pc.tx_dropped + pc.tx_prepare_dropped));
+    std::fflush(stdout);
+}
+
+std::optional<std::uint16_t> pick_port(const std::string& name) {
+    if (!name.empty()) return l45::drivers::find_port(name);
+    std::uint16_t id = 0;
+    RTE_ETH_FOREACH_DEV(id) { return id; }
+    return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto eal = l45::drivers::eal_init(argc, argv);
+    if (!eal) {
+        std::fprintf(stderr, "l45-echo: %s\n", eal.error().c_str());
+        return 1;
+    }
+
+    CLI::App app{"l45-echo: the l45 stack answering ARP and ICMP echo on a DPDK port"};
+    std::string ip_text;
+    std::string gw_text;
+    std::string port_name;
+    double stats_interval = 10;
+    app.add_option("--ip", ip_text, "local address and prefix, e.g. 198.18.0.2/24")->required();
+    app.add_option("--gw", gw_text, "default gateway");
+    app.add_option("--port", port_name, "DPDK port name (default: the first port)");
+    app.add_option("--stats-interval", stats_interval,
+                   "seconds between counter summaries (0: only at exit)");
+    const int app_argc = argc - eal->app_args_index + 1;
+    std::vector<char*> app_argv = {argv[0]};
+    for (int i = eal->app_args_index; i < argc; ++i) app_argv.push_back(argv[i]);
+    try {
+        app.parse(app_argc, app_argv.data());
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    const auto prefix = l45::apps::parse_ipv4_prefix(ip_text);
+    if (!prefix) {
+        std::fprintf(stderr, "l45-echo: bad --ip '%s'\n", ip_text.c_str());
+        return 1;
+    }
+    std::optional<l45::net::Ipv4Addr> gateway;
+    if (!gw_text.empty()) {
+        gateway = l45::net::Ipv4Addr::parse(gw_text);
+        if (!gateway) {
+            std::fprintf(stderr, "l45-echo: bad --gw '%s'\n", gw_text.c_str());
+            return 1;
+        }
+    }
+    const auto port_id = pick_port(port_name);
+    if (!port_id) {
+        std::fprintf(stderr, "l45-echo: no DPDK port (give one with --vdev or a NIC)\n");
+        return 1;
+    }
+
+    int rc = 0;
+    {
+        auto port = l45::drivers::Port::open(*port_id, {});
+        if (!port) {
+            std::fprintf(stderr, "l45-echo: %s\n", port.error().c_str());
+            return 1;
+        }
+        l45::net::InterfaceConfig config;
+        config.mac = port->mac();
+        config.ip = prefix->addr;
+        config.prefix_len = prefix->prefix_len;
+        config.gateway = gateway;
+        if (auto mtu = port->mtu()) config.mtu = *mtu;
+        l45::net::Interface iface(config, port->mempool(), port->tx_offloads());
+
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        iface.start(l45::MonotonicClock::now());
+        std::printf("l45-echo: up on %s (%s) mac %s ip %s/%u, lcore %u\n", port->name().c_str(),
+                    port->driver_name().c_str(), l45::net::mac_to_string(port->mac()).c_str(),
+                    prefix->addr.to_string().c_str(), prefix->prefix_len, rte_lcore_id());
+        std::fflush(stdout);
+
+        const auto interval = std::chrono::duration_cast<l45::Duration>(
+            std::chrono::duration<double>(stats_interval));
+        auto next_stats = l45::MonotonicClock::now() + interval;
+        while (!g_stop.load(std::memory_order_relaxed)) {
+            const auto now = l45::MonotonicClock::now();
+            l45::apps::service_once(*port, 0, iface, now);
+            if (stats_interval > 0 && now >= next_stats) {
+                const auto& c = iface.counters();
+                std::printf("l45-echo: rx %llu tx %llu arp_in %llu icmp_echo %llu drops_ip %llu\n",
+                            static_cast<unsigned long long>(c.rx_frames),
+                            static_cast<unsigned long long>(c.tx_frames),
+                            static_cast<unsigned long long>(c.arp_rx),
+                            static_cast<unsigned long long>(c.icmp_echo_replies_out),
+                            static_cast<unsigned long long>(
+                                c.ip_bad_version + c.ip_bad_ihl + c.ip_bad_total_length +
+                                c.ip_bad_checksum + c.ip_ttl_zero + c.ip_fragment_dropped));
+                std::fflush(stdout);
+                next_stats = now + interval;
+            }
+        }
+        print_counters(iface, *port);
+    }
+    l45::drivers::eal_cleanup();
+    return rc;
+}
