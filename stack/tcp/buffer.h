@@ -1,0 +1,115 @@
+// Byte queues made of mbufs, for the send and receive buffers, and the
+// bounded out-of-order queue.
+//
+// Read first: RFC 9293 §3.8.6 (the window follows the free buffer space),
+// §3.10.7.4 "seventh, process the segment text", RFC 2018 §4 (which blocks
+// a receiver reports), RFC 9293 §3.8.6.2.2 (receiver SWS avoidance; done by
+// the connection from the numbers these queues give).
+//
+// Zero copy on receive: a received segment's mbuf is kept whole, and an
+// entry says which bytes of it are payload (offset, length). The application
+// reads spans of those bytes (peek/consume) or copies them out (read). Every
+// queue has a fixed number of slots allocated at construction; nothing here
+// allocates afterwards except drawing mbufs from the caller's mempool.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "stack/base/bytes.h"
+#include "stack/base/mbuf.h"
+#include "stack/tcp/header.h"
+#include "stack/tcp/seq.h"
+
+namespace l45::tcp {
+
+// Copies `out.size()` bytes starting at byte `offset` of the (chained) packet
+// `m` into out. False when the range lies outside the packet.
+[[nodiscard]] bool mbuf_copy_out(const rte_mbuf* m, std::uint32_t offset, MutableByteSpan out);
+
+// A FIFO of byte ranges held in mbufs.
+class MbufQueue {
+  public:
+    explicit MbufQueue(std::uint32_t num_slots);
+    MbufQueue(const MbufQueue&) = delete;
+    MbufQueue& operator=(const MbufQueue&) = delete;
+
+    [[nodiscard]] std::uint32_t bytes() const { return bytes_; }
+    [[nodiscard]] std::uint32_t num_entries() const { return count_; }
+    [[nodiscard]] bool full() const { return count_ == capacity_; }
+    [[nodiscard]] bool empty() const { return count_ == 0; }
+
+    // Takes the bytes [offset, offset+len) of m. False (m untouched, still
+    // owned by the caller) when every slot is taken.
+    [[nodiscard]] bool push(MbufPtr& m, std::uint32_t offset, std::uint32_t len);
+    // Copies bytes into mbufs from `pool`, filling the tailroom of the last
+    // mbuf first when this queue made it. Returns how many bytes were taken
+    // (less than data.size() when the pool or the slots run out).
+    [[nodiscard]] std::uint32_t append_copy(ByteSpan data, rte_mempool* pool);
+
+    // Copies out.size() bytes starting `offset` bytes after the front.
+    [[nodiscard]] bool copy_out(std::uint32_t offset, MutableByteSpan out) const;
+    // The contiguous bytes at the front (empty when the queue is).
+    [[nodiscard]] ByteSpan front_span() const;
+    // Drops n bytes from the front, freeing mbufs that empty.
+    void consume(std::uint32_t n);
+    void clear();
+
+  private:
+    struct Entry {
+        MbufPtr m;
+        std::uint32_t offset = 0;  // of the first byte in the packet
+        std::uint32_t len = 0;
+        bool appendable = false;  // made by append_copy: single segment, ours to fill
+    };
+    [[nodiscard]] Entry& at(std::uint32_t i) const { return slots_[(head_ + i) % capacity_]; }
+
+    std::unique_ptr<Entry[]> slots_;
+    std::uint32_t capacity_;
+    std::uint32_t head_ = 0;
+    std::uint32_t count_ = 0;
+    std::uint32_t bytes_ = 0;
+};
+
+// Segments that arrived ahead of RCV.NXT, sorted and non-overlapping, with a
+// fixed number of slots (RFC 9293 §3.10.7.4 allows keeping them; RFC 2018
+// reports them to the sender as SACK blocks).
+class OooQueue {
+  public:
+    static constexpr std::uint32_t kMaxSlots = 32;
+    explicit OooQueue(std::uint32_t num_slots)
+        : capacity_(num_slots < kMaxSlots ? num_slots : kMaxSlots) {}
+
+    [[nodiscard]] bool empty() const { return count_ == 0; }
+    [[nodiscard]] std::uint32_t num_entries() const { return count_; }
+    [[nodiscard]] std::uint32_t bytes() const;
+
+    // Inserts the bytes [offset, offset+len) of m, which carry sequence
+    // numbers [seq, seq+len). Parts already held are trimmed away. Returns
+    // false when nothing new could be kept (all duplicate, or no free slot).
+    bool insert(SeqNum seq, MbufPtr& m, std::uint32_t offset, std::uint32_t len);
+    // Moves whatever is now in order at rcv_nxt into `rx` (dropping what lies
+    // before rcv_nxt); returns the new rcv_nxt.
+    [[nodiscard]] SeqNum drain_into(SeqNum rcv_nxt, MbufQueue& rx);
+    // RFC 2018 §4: the first block holds the most recently received segment,
+    // then the others. Returns how many blocks were written (at most max).
+    std::uint8_t sack_blocks(SackBlock* out, std::uint8_t max) const;
+    void clear();
+
+  private:
+    struct Entry {
+        SeqNum seq;
+        MbufPtr m;
+        std::uint32_t offset = 0;
+        std::uint32_t len = 0;
+    };
+    Entry slots_[kMaxSlots];
+    std::uint32_t capacity_;
+    std::uint32_t count_ = 0;
+    SeqNum last_seq_;  // the most recently inserted segment's first byte
+};
+
+}  // namespace l45::tcp

@@ -1,0 +1,1180 @@
+// The TCP connection: RFC 9293 §3.10 event processing. See connection.h for
+// the list of RFCs; each step below names the section it follows.
+#include "stack/tcp/connection.h"
+
+#include <algorithm>
+
+namespace l45::tcp {
+
+const char* to_string(State s) {
+    switch (s) {
+        case State::kClosed:
+            return "CLOSED";
+        case State::kListen:
+            return "LISTEN";
+        case State::kSynSent:
+            return "SYN-SENT";
+        case State::kSynReceived:
+            return "SYN-RECEIVED";
+        case State::kEstablished:
+            return "ESTABLISHED";
+        case State::kFinWait1:
+            return "FIN-WAIT-1";
+        case State::kFinWait2:
+            return "FIN-WAIT-2";
+        case State::kCloseWait:
+            return "CLOSE-WAIT";
+        case State::kClosing:
+            return "CLOSING";
+        case State::kLastAck:
+            return "LAST-ACK";
+        case State::kTimeWait:
+            return "TIME-WAIT";
+    }
+    return "?";
+}
+
+const char* to_string(CloseReason r) {
+    switch (r) {
+        case CloseReason::kNormal:
+            return "normal";
+        case CloseReason::kReset:
+            return "reset";
+        case CloseReason::kRefused:
+            return "refused";
+        case CloseReason::kTimeout:
+            return "timeout";
+        case CloseReason::kAborted:
+            return "aborted";
+    }
+    return "?";
+}
+
+namespace {
+
+// RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted.
+constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
+// RFC 6298 §2: G, the clock granularity (TSval ticks are 1 ms).
+constexpr Duration kClockGranularity = 1ms;
+
+[[nodiscard]] bool synchronized(State s) {
+    return s != State::kClosed && s != State::kListen && s != State::kSynSent;
+}
+[[nodiscard]] bool can_send_data(State s) {
+    return s == State::kEstablished || s == State::kCloseWait || s == State::kFinWait1 ||
+           s == State::kClosing || s == State::kLastAck;
+}
+
+std::uint8_t wscale_for(std::uint32_t buf_len) {
+    std::uint8_t shift = 0;
+    while (shift < kMaxWindowScale && (buf_len >> shift) > 0xffffu)
+        ++shift;
+    return shift;
+}
+
+// Writes repr (+ payload copied from q at q_offset) into a fresh mbuf and
+// hands it to the sink.
+bool emit_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
+                  const TcpRepr& repr, const MbufQueue* q, std::uint32_t q_offset,
+                  std::uint32_t payload_len) {
+    MbufPtr m(rte_pktmbuf_alloc(env.pool));
+    if (!m) {
+        ++env.counters->mbuf_alloc_failed;
+        return false;
+    }
+    const std::size_t hlen = repr.header_len();
+    char* p = rte_pktmbuf_append(m.get(), static_cast<std::uint16_t>(hlen + payload_len));
+    if (p == nullptr) {
+        ++env.counters->mbuf_alloc_failed;
+        return false;
+    }
+    auto* bytes = reinterpret_cast<std::uint8_t*>(p);
+    Writer w(MutableByteSpan(bytes, hlen));
+    if (!repr.emit(w) || w.written() != hlen) return false;
+    if (payload_len > 0 &&
+        (q == nullptr || !q->copy_out(q_offset, MutableByteSpan(bytes + hlen, payload_len))))
+        return false;
+    if (env.config->tx_checksum_offload) {
+        // The NIC completes the sum; it wants the pseudo-header sum in place.
+        m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+        m->l4_len = static_cast<std::uint16_t>(hlen);
+        store_be16(bytes + kTcpChecksumOffset,
+                   ones_fold(pseudo_header_sum(src, dst, static_cast<std::uint32_t>(m->pkt_len))));
+    } else {
+        store_be16(bytes + kTcpChecksumOffset, tcp_checksum(src, dst, m.get()));
+    }
+    ++env.counters->segments_out;
+    if (repr.rst()) ++env.counters->resets_sent;
+    env.sink->send_segment(now, src, dst, std::move(m));
+    return true;
+}
+
+}  // namespace
+
+bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
+                       const TcpRepr& repr) {
+    return emit_segment(env, now, src, dst, repr, nullptr, 0, 0);
+}
+
+bool reset_for(const TcpRepr& seg, TcpRepr& out) {
+    // RFC 9293 §3.10.7.1: "An incoming segment containing a RST is discarded."
+    if (seg.rst()) return false;
+    out = TcpRepr{};
+    out.src_port = seg.dst_port;
+    out.dst_port = seg.src_port;
+    if (seg.ack_flag()) {
+        // <SEQ=SEG.ACK><CTL=RST>
+        out.seq = seg.ack;
+        out.flags = flags::kRst;
+    } else {
+        // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+        out.seq = SeqNum(0);
+        out.ack = seg.seq + seg.seg_len();
+        out.flags = flags::kRst | flags::kAck;
+    }
+    return true;
+}
+
+Connection::Connection(const TcpEnv& env)
+    : env_(env),
+      cfg_(*env.config),
+      tx_(env.config->tx_queue_slots),
+      rx_(env.config->rx_queue_slots),
+      ooo_(env.config->ooo_slots) {
+    reset_to_closed();
+}
+
+void Connection::reset_to_closed() {
+    tx_.clear();
+    rx_.clear();
+    ooo_.clear();
+    tcb_ = Tcb{};
+    tcb_.rto = cfg_.rto_initial;
+    newreno_ = NewReno{};
+}
+
+std::uint32_t Connection::rcv_wnd() const {
+    const std::int32_t w = tcb_.rcv_adv - tcb_.rcv_nxt;
+    return w > 0 ? static_cast<std::uint32_t>(w) : 0;
+}
+
+std::uint32_t Connection::unsent_len() const {
+    const SeqNum end = data_end();
+    return tcb_.snd_nxt <= end ? seq_dist(tcb_.snd_nxt, end) : 0;
+}
+
+std::uint32_t Connection::send_space() const {
+    return cfg_.snd_buf_len > tx_.bytes() ? cfg_.snd_buf_len - tx_.bytes() : 0;
+}
+
+std::uint32_t Connection::ts_now(Instant now) const {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+    return static_cast<std::uint32_t>(ms.count()) + tcb_.ts_offset;
+}
+
+std::uint16_t Connection::effective_mss() const {
+    // RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize;
+    // the option bytes are taken off per segment in send_at.
+    return std::min<std::uint16_t>(tcb_.snd_mss, cfg_.mss);
+}
+
+// ---------------------------------------------------------------------------
+// OPEN (RFC 9293 §3.10.1)
+
+void Connection::listen(const Endpoint& local) {
+    reset_to_closed();
+    tcb_.state = State::kListen;
+    tcb_.tuple.local = local;
+    tcb_.passive = true;
+}
+
+void Connection::connect(Instant now, const FourTuple& tuple) {
+    const bool forced = tcb_.has_forced_iss;
+    const std::uint32_t forced_iss = tcb_.forced_iss;
+    reset_to_closed();
+    auto& t = tcb_;
+    t.tuple = tuple;
+    t.passive = false;
+    t.iss = SeqNum(forced ? forced_iss
+                          : env_.isn->isn(now, tuple.local.addr, tuple.local.port,
+                                          tuple.remote.addr, tuple.remote.port));
+    t.ts_offset = env_.isn->ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
+                                      tuple.remote.port);
+    t.snd_una = t.snd_nxt = t.snd_max = t.iss;
+    t.tx_seq = t.iss + 1;
+    t.rcv_wscale = cfg_.window_scaling ? wscale_for(cfg_.rcv_buf_len) : 0;
+    t.cc.mss = effective_mss();
+    t.state = State::kSynSent;
+    transmit(now);  // <SEQ=ISS><CTL=SYN>
+}
+
+// The options of a received SYN decide what this connection uses
+// (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2).
+void Connection::take_syn_options(const TcpRepr& seg) {
+    auto& t = tcb_;
+    const TcpOptions& o = seg.options;
+    // RFC 9293 §3.7.1: 536 when absent (RFC 9293 MUST-15); never absurdly small.
+    t.snd_mss = o.mss ? std::max<std::uint16_t>(*o.mss, 64) : 536;
+    if (cfg_.window_scaling && o.window_scale) {
+        t.wscale_ok = true;
+        // RFC 7323 §2.3: a shift above 14 is used as 14.
+        t.snd_wscale = std::min<std::uint8_t>(*o.window_scale, kMaxWindowScale);
+        if (t.passive) t.rcv_wscale = wscale_for(cfg_.rcv_buf_len);
+    } else {
+        t.wscale_ok = false;
+        t.snd_wscale = 0;
+        t.rcv_wscale = 0;
+    }
+    t.sack_enabled = cfg_.sack && o.sack_permitted;
+    t.ts_enabled = cfg_.timestamps && o.timestamps.has_value();
+    if (t.ts_enabled) t.ts_recent = o.timestamps->tsval;
+    t.cc.mss = effective_mss();
+    // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)), with 10 configurable.
+    const std::uint32_t mss = t.cc.mss;
+    const std::uint32_t iw = cfg_.initial_window_segments;
+    t.cc.cwnd = std::min(iw * mss, std::max(2 * mss, iw * 1460u));
+}
+
+// ---------------------------------------------------------------------------
+// SEGMENT ARRIVES (RFC 9293 §3.10.7)
+
+void Connection::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, const TcpRepr& seg,
+                            MbufPtr m, std::uint32_t payload_offset) {
+    switch (tcb_.state) {
+        case State::kClosed: {
+            // §3.10.7.1: a reset answers anything but a reset.
+            TcpRepr rst;
+            if (reset_for(seg, rst)) (void)send_bare_segment(env_, now, dst, src, rst);
+            return;
+        }
+        case State::kListen:
+            on_segment_listen(now, src, dst, seg);
+            break;
+        case State::kSynSent:
+            on_segment_syn_sent(now, seg);
+            break;
+        default:
+            on_segment_synchronized(now, seg, std::move(m), payload_offset);
+            break;
+    }
+    transmit(now);
+}
+
+// §3.10.7.2 LISTEN.
+void Connection::on_segment_listen(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
+                                   const TcpRepr& seg) {
+    auto& t = tcb_;
+    // First, check for a RST: "An incoming RST segment could not be valid ... ignore it."
+    if (seg.rst()) return;
+    // Second, check for an ACK: <SEQ=SEG.ACK><CTL=RST>.
+    if (seg.ack_flag()) {
+        TcpRepr rst;
+        if (reset_for(seg, rst)) (void)send_bare_segment(env_, now, dst, src, rst);
+        return;
+    }
+    // Third, check for a SYN. Data and FIN on the SYN are not kept (the
+    // peer retransmits what is not acknowledged).
+    if (!seg.syn()) return;
+    t.tuple.local = Endpoint{dst, seg.dst_port};
+    t.tuple.remote = Endpoint{src, seg.src_port};
+    t.irs = seg.seq;
+    t.rcv_nxt = seg.seq + 1;
+    t.rcv_adv = t.rcv_nxt;
+    take_syn_options(seg);
+    t.iss = SeqNum(t.has_forced_iss ? t.forced_iss
+                                    : env_.isn->isn(now, dst, seg.dst_port, src, seg.src_port));
+    t.ts_offset = env_.isn->ts_offset(dst, seg.dst_port, src, seg.src_port);
+    t.snd_una = t.snd_nxt = t.snd_max = t.iss;  // transmit() sends <SEQ=ISS><ACK=RCV.NXT><SYN,ACK>
+    t.tx_seq = t.iss + 1;
+    // RFC 7323 §2.2: the window of a SYN is never scaled.
+    t.snd_wnd = seg.window;
+    t.max_snd_wnd = t.snd_wnd;
+    t.state = State::kSynReceived;
+}
+
+// §3.10.7.3 SYN-SENT.
+void Connection::on_segment_syn_sent(Instant now, const TcpRepr& seg) {
+    auto& t = tcb_;
+    bool ack_ok = false;
+    // First, check the ACK bit: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
+    if (seg.ack_flag()) {
+        if (seg.ack <= t.iss || seg.ack > t.snd_max) {
+            if (!seg.rst()) send_rst(now, seg.ack);  // <SEQ=SEG.ACK><CTL=RST>
+            return;
+        }
+        ack_ok = true;
+    }
+    // Second, check the RST bit: only with an acceptable ACK ("error:
+    // connection reset"; RFC 5961 §3.2 needs nothing more in SYN-SENT).
+    if (seg.rst()) {
+        if (ack_ok) {
+            ++env_.counters->resets_received;
+            enter_closed(CloseReason::kRefused);
+        }
+        return;
+    }
+    // Fourth, check the SYN bit.
+    if (!seg.syn()) return;
+    t.irs = seg.seq;
+    t.rcv_nxt = seg.seq + 1;
+    t.rcv_adv = t.rcv_nxt;
+    take_syn_options(seg);
+    if (ack_ok) {
+        // Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+        if (t.rtt_timing && seg.ack > t.rtt_seq) update_rtt(now, now - t.rtt_start);
+        if (t.ts_enabled && seg.options.timestamps->tsecr != 0 && !t.have_rtt)
+            update_rtt(now, std::chrono::milliseconds(ts_now(now) - seg.options.timestamps->tsecr));
+        t.rtt_timing = false;
+        t.snd_una = seg.ack;
+        if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+        t.snd_wnd = seg.window;  // RFC 7323 §2.2: not scaled in a SYN
+        t.max_snd_wnd = t.snd_wnd;
+        t.snd_wl1 = seg.seq;
+        t.snd_wl2 = seg.ack;
+        t.retries = 0;
+        t.rtx_deadline = kNever;
+        t.state = State::kEstablished;
+        t.events |= event::kConnected | event::kWritable;
+        t.ack_now = true;
+        restart_keepalive(now);
+        if (t.fin_queued) t.state = State::kFinWait1;
+        return;
+    }
+    // Simultaneous open (§3.10.7.3, Figure 7): SYN-RECEIVED and
+    // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, sent by transmit().
+    t.snd_wnd = seg.window;
+    t.max_snd_wnd = t.snd_wnd;
+    t.snd_nxt = t.iss;
+    t.state = State::kSynReceived;
+}
+
+// §3.10.7.4 "first, check sequence number": the four acceptability cases.
+bool Connection::segment_acceptable(const TcpRepr& seg) const {
+    const auto& t = tcb_;
+    const std::uint32_t wnd = rcv_wnd();
+    const std::uint32_t len = seg.seg_len();
+    if (len == 0) {
+        if (wnd == 0) return seg.seq == t.rcv_nxt;
+        return seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd);
+    }
+    if (wnd == 0) {
+        // "special allowance should be made to accept valid ACKs, URGs and
+        // RSTs": the text is trimmed away below.
+        return seg.seq == t.rcv_nxt;
+    }
+    return seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd) ||
+           seq_in_range(t.rcv_nxt, seg.seq + (len - 1), t.rcv_nxt + wnd);
+}
+
+void Connection::on_segment_synchronized(Instant now, const TcpRepr& seg, MbufPtr m,
+                                         std::uint32_t payload_offset) {
+    auto& t = tcb_;
+    const auto& ts = seg.options.timestamps;
+    // RFC 7323 §3.2: once negotiated, a non-RST segment without TSopt
+    // SHOULD be dropped silently.
+    if (t.ts_enabled && !seg.rst() && !ts) {
+        ++env_.counters->missing_timestamp;
+        return;
+    }
+    // RFC 7323 §5.3 R1 (PAWS), before the sequence number check: an older
+    // TSval than TS.Recent means an old duplicate; ACK it and drop it.
+    if (t.ts_enabled && ts && !seg.rst() && ts_before(ts->tsval, t.ts_recent) &&
+        now - t.ts_recent_age < kPawsIdle) {
+        ++env_.counters->paws_rejected;
+        t.ack_now = true;
+        return;
+    }
+
+    // First, check sequence number (§3.10.7.4).
+    if (!segment_acceptable(seg)) {
+        ++env_.counters->out_of_window;
+        if (seg.rst()) return;
+        // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost:
+        // send it again (as Linux does) instead of a bare ACK.
+        if (t.state == State::kSynReceived && seg.syn() && !seg.ack_flag() && seg.seq == t.irs) {
+            t.snd_nxt = t.iss;
+            return;
+        }
+        t.ack_now = true;  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        return;
+    }
+    // RFC 7323 §5.3 R3 / §4.3: remember TSval when the segment covers
+    // Last.ACK.sent.
+    if (t.ts_enabled && ts && !ts_before(ts->tsval, t.ts_recent) && seg.seq <= t.last_ack_sent) {
+        t.ts_recent = ts->tsval;
+        t.ts_recent_age = now;
+    }
+    restart_keepalive(now);
+
+    // Trim the text to the window (§3.10.7.4: "segments with higher
+    // beginning sequence numbers ... held"; the part before RCV.NXT is old).
+    SeqNum data_seq = seg.seq + (seg.syn() ? 1u : 0u);
+    std::uint32_t data_off = payload_offset;
+    std::uint32_t data_len = seg.payload_len;
+    bool fin = seg.fin();
+    if (data_seq < t.rcv_nxt) {
+        const std::uint32_t skip = std::min(seq_dist(data_seq, t.rcv_nxt), data_len);
+        data_seq += skip;
+        data_off += skip;
+        data_len -= skip;
+        if (fin && data_len == 0 && data_seq < t.rcv_nxt) fin = false;  // an old FIN
+    }
+    const SeqNum wnd_right = t.rcv_nxt + rcv_wnd();
+    if (data_seq + data_len > wnd_right) {
+        data_len = data_seq < wnd_right ? seq_dist(data_seq, wnd_right) : 0;
+        fin = false;  // the FIN lies beyond the window
+    }
+
+    // Second, check the RST bit (RFC 5961 §3.2 replaces RFC 793's rule).
+    if (seg.rst()) {
+        ++env_.counters->resets_received;
+        if (seg.seq != t.rcv_nxt) {
+            // In the window but not exact: challenge ACK (RFC 5961 §3.2).
+            send_challenge_ack(now);
+            return;
+        }
+        switch (t.state) {
+            case State::kSynReceived:
+                // Passive: back to LISTEN (the stack drops this embryo, the
+                // listener stays). Active: "connection refused".
+                enter_closed(t.passive ? CloseReason::kReset : CloseReason::kRefused);
+                return;
+            case State::kEstablished:
+            case State::kFinWait1:
+            case State::kFinWait2:
+            case State::kCloseWait:
+                enter_closed(CloseReason::kReset);
+                return;
+            case State::kClosing:
+            case State::kLastAck:
+                enter_closed(CloseReason::kNormal);
+                return;
+            case State::kTimeWait:
+                // RFC 1337 §3 (TIME-WAIT assassination, fix F1): ignore.
+                return;
+            default:
+                return;
+        }
+    }
+
+    // Third, security: not implemented (no IP security compartments).
+
+    // Fourth, check the SYN bit (RFC 5961 §4.2, RFC 9293 §3.10.7.4).
+    if (seg.syn()) {
+        if (t.state == State::kSynReceived && t.passive) {
+            // "return this connection to the LISTEN state": the stack
+            // drops the embryo; the listener is untouched.
+            enter_closed(CloseReason::kReset);
+            return;
+        }
+        send_challenge_ack(now);
+        return;
+    }
+
+    // Fifth, check the ACK field.
+    if (!seg.ack_flag()) return;  // "if the ACK bit is off, drop the segment"
+    if (t.state == State::kSynReceived) {
+        // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state".
+        if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
+            send_rst(now, seg.ack);  // <SEQ=SEG.ACK><CTL=RST>
+            return;
+        }
+        t.snd_una = seg.ack;
+        if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+        t.snd_wnd = static_cast<std::uint32_t>(seg.window) << t.snd_wscale;
+        t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+        t.snd_wl1 = seg.seq;
+        t.snd_wl2 = seg.ack;
+        if (t.ts_enabled && ts->tsecr != 0)
+            update_rtt(now, std::chrono::milliseconds(ts_now(now) - ts->tsecr));
+        else if (t.rtt_timing)
+            update_rtt(now, now - t.rtt_start);
+        t.rtt_timing = false;
+        t.retries = 0;
+        t.rtx_deadline = kNever;
+        t.state = t.fin_queued ? State::kFinWait1 : State::kEstablished;
+        t.events |= event::kConnected | event::kWritable;
+    } else if (!process_ack(now, seg)) {
+        return;
+    }
+
+    // Sixth, check the URG bit: urgent data is not supported (RFC 9293
+    // §3.8.5 keeps it only for legacy use); the bytes are ordinary data.
+
+    // Seventh, process the segment text.
+    if (data_len > 0) process_text(now, seg, data_seq, std::move(m), data_off, data_len);
+    if (t.state == State::kClosed) return;
+
+    // Eighth, check the FIN bit (only once every byte before it is in).
+    if (fin) {
+        const SeqNum fin_seq = data_seq + data_len;
+        if (fin_seq == t.rcv_nxt) {
+            process_fin(now);
+        } else if (fin_seq > t.rcv_nxt) {
+            t.ooo_fin = true;
+            t.ooo_fin_seq = fin_seq;
+        }
+    }
+    if (t.ooo_fin && t.ooo_fin_seq == t.rcv_nxt && !t.fin_received) process_fin(now);
+}
+
+// §3.10.7.4 "fifth, check the ACK field" for ESTABLISHED and later states.
+bool Connection::process_ack(Instant now, const TcpRepr& seg) {
+    auto& t = tcb_;
+    // RFC 5961 §5.2: acceptable only if
+    // (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise ACK and drop.
+    if (seg.ack > t.snd_max) {
+        ++env_.counters->ack_out_of_range;
+        send_challenge_ack(now);
+        return false;
+    }
+    if (seg.ack < t.snd_una - t.max_snd_wnd) {
+        ++env_.counters->ack_out_of_range;
+        send_challenge_ack(now);
+        return false;
+    }
+    const std::uint32_t new_wnd = static_cast<std::uint32_t>(seg.window) << t.snd_wscale;
+    if (t.sack_enabled && seg.options.num_sack_blocks > 0) {
+        // Recorded for RFC 6675 recovery (not used yet).
+        t.num_peer_sack = seg.options.num_sack_blocks;
+        t.peer_sack = seg.options.sack_blocks;
+    }
+    if (t.snd_una < seg.ack) {
+        on_new_ack(now, seg, seq_dist(t.snd_una, seg.ack));
+    } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.syn() && !seg.fin() &&
+               new_wnd == t.snd_wnd && t.snd_max > t.snd_una) {
+        // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT" (a)-(e).
+        on_dup_ack(now);
+    }
+    // Send window update: (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
+    if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
+        t.snd_wnd = new_wnd;
+        t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+        t.snd_wl1 = seg.seq;
+        t.snd_wl2 = seg.ack;
+        if (t.snd_wnd > 0) {
+            t.persist_deadline = kNever;
+            t.persist_backoff = 0;
+        }
+    }
+    switch (t.state) {
+        case State::kFinWait1:
+            // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
+            if (fin_acked()) {
+                t.state = State::kFinWait2;
+                if (t.app_closed) t.state_deadline = now + cfg_.fin_wait2_timeout;
+            }
+            return true;
+        case State::kClosing:
+            // "if the ACK acknowledges our FIN, then enter TIME-WAIT; otherwise, ignore".
+            if (fin_acked()) enter_time_wait(now);
+            return false;
+        case State::kLastAck:
+            // "If our FIN is now acknowledged, delete the TCB ... return."
+            if (fin_acked()) enter_closed(CloseReason::kNormal);
+            return false;
+        case State::kTimeWait:
+            // Only a retransmitted FIN can arrive; the FIN step ACKs it.
+            return true;
+        default:
+            return true;
+    }
+}
+
+void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len) {
+    auto& t = tcb_;
+    const SeqNum ack = seg.ack;
+    // RTT sample: timestamps (RFC 7323 §4.1) or the one timed segment
+    // (RFC 6298 §3, Karn's rule: never a retransmitted one).
+    if (t.ts_enabled && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
+        const std::uint32_t ms = ts_now(now) - seg.options.timestamps->tsecr;
+        if (ms < 60'000) update_rtt(now, std::chrono::milliseconds(ms));
+    } else if (t.rtt_timing && ack > t.rtt_seq) {
+        update_rtt(now, now - t.rtt_start);
+        t.rtt_timing = false;
+    }
+    t.retries = 0;
+    // Release acknowledged data.
+    std::uint32_t data_acked = 0;
+    if (ack > t.tx_seq) {
+        data_acked = std::min(seq_dist(t.tx_seq, ack), tx_.bytes());
+        tx_.consume(data_acked);
+        t.tx_seq += data_acked;
+    }
+    t.snd_una = ack;
+    if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+    const std::uint32_t mss = t.cc.mss;
+    if (t.in_recovery) {
+        if (ack >= t.recover) {
+            // RFC 6582 §3.2 step 3, full acknowledgment: deflate.
+            t.cc.cwnd = std::min(t.cc.ssthresh, std::max(flight_len(), mss) + mss);
+            t.in_recovery = false;
+            t.dup_acks = 0;
+            cc_algo_->on_recovery_exit(t.cc, now);
+        } else {
+            // Step 4, partial acknowledgment: retransmit the first
+            // unacknowledged segment, deflate by the amount acknowledged.
+            ++env_.counters->retransmits;
+            (void)send_at(now, t.snd_una, mss, true);
+            t.cc.cwnd = t.cc.cwnd > acked_len ? t.cc.cwnd - acked_len : mss;
+            if (acked_len >= mss) t.cc.cwnd += mss;
+            t.rtt_timing = false;
+        }
+    } else {
+        t.dup_acks = 0;
+        cc_algo_->on_ack(t.cc, now, acked_len, t.srtt);
+    }
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart.
+    t.rtx_deadline = t.snd_max > t.snd_una ? now + t.rto : kNever;
+    if (t.want_writable && data_acked > 0 && send_space() > 0) {
+        t.want_writable = false;
+        t.events |= event::kWritable;
+    }
+}
+
+void Connection::on_dup_ack(Instant now) {
+    auto& t = tcb_;
+    ++t.dup_acks;
+    const std::uint32_t mss = t.cc.mss;
+    if (t.in_recovery) {
+        t.cc.cwnd += mss;  // RFC 5681 §3.2 step 4: inflate
+        return;
+    }
+    // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers more than
+    // `recover` (no second fast retransmit for the same loss).
+    if (t.dup_acks == 3 && (t.recover == SeqNum{} || t.snd_una - 1 >= t.recover)) {
+        ++env_.counters->fast_retransmits;
+        ++env_.counters->retransmits;
+        cc_algo_->on_loss(t.cc, now, flight_len());
+        t.recover = t.snd_max;
+        t.in_recovery = true;
+        t.rtt_timing = false;
+        (void)send_at(now, t.snd_una, mss, true);
+        t.cc.cwnd = t.cc.ssthresh + 3 * mss;
+    }
+}
+
+// §3.10.7.4 "seventh, process the segment text".
+void Connection::process_text(Instant now, const TcpRepr&, SeqNum seq, MbufPtr m,
+                              std::uint32_t offset, std::uint32_t len) {
+    auto& t = tcb_;
+    if (t.state != State::kEstablished && t.state != State::kFinWait1 &&
+        t.state != State::kFinWait2)
+        return;  // CLOSE-WAIT and later: "ignore the segment text"
+    if (t.app_closed) {
+        // Nobody will read: RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13 allow a
+        // reset; it tells the peer the data was not delivered.
+        send_rst(now, t.snd_nxt);
+        enter_closed(CloseReason::kAborted);
+        return;
+    }
+    if (seq == t.rcv_nxt) {
+        if (!rx_.push(m, offset, len)) {
+            ++env_.counters->rx_queue_full;
+            t.ack_now = true;
+            return;
+        }
+        t.rcv_nxt += len;
+        if (!ooo_.empty()) {
+            t.rcv_nxt = ooo_.drain_into(t.rcv_nxt, rx_);
+            t.ack_now = true;  // RFC 5681 §4.2: ACK at once when a hole fills
+        }
+        t.events |= event::kReadable;
+        // RFC 9293 §3.8.6.3: ACK at least every second full-sized segment,
+        // and within the delayed-ACK timeout otherwise.
+        ++t.unacked_segs;
+        if (!cfg_.delayed_ack || t.unacked_segs >= 2)
+            t.ack_now = true;
+        else if (t.delack_deadline == kNever)
+            t.delack_deadline = now + cfg_.delayed_ack_timeout;
+        return;
+    }
+    // Out of order: keep it if a slot is free; ACK at once (RFC 5681 §4.2,
+    // the duplicate ACK the sender's fast retransmit counts; with SACK
+    // blocks, RFC 2018 §4).
+    if (ooo_.insert(seq, m, offset, len))
+        ++env_.counters->ooo_queued;
+    else
+        ++env_.counters->ooo_dropped;
+    t.ack_now = true;
+}
+
+// §3.10.7.4 "eighth, check the FIN bit".
+void Connection::process_fin(Instant now) {
+    auto& t = tcb_;
+    if (t.fin_received) {
+        t.ack_now = true;
+        return;
+    }
+    t.fin_received = true;
+    t.ooo_fin = false;
+    t.rcv_nxt += 1;
+    t.ack_now = true;
+    t.events |= event::kReadable;
+    switch (t.state) {
+        case State::kSynReceived:
+        case State::kEstablished:
+            t.state = State::kCloseWait;
+            break;
+        case State::kFinWait1:
+            // Our FIN acknowledged: TIME-WAIT; otherwise simultaneous close, CLOSING.
+            if (fin_acked())
+                enter_time_wait(now);
+            else
+                t.state = State::kClosing;
+            break;
+        case State::kFinWait2:
+            enter_time_wait(now);
+            break;
+        case State::kTimeWait:
+            t.state_deadline = now + 2 * cfg_.msl;  // "restart the 2 MSL time-wait timeout"
+            break;
+        default:
+            break;  // CLOSE-WAIT, CLOSING, LAST-ACK: remain
+    }
+}
+
+void Connection::update_rtt(Instant, Duration r) {
+    auto& t = tcb_;
+    if (r < Duration{0}) return;
+    // RFC 6298 §2.2 / §2.3.
+    if (!t.have_rtt) {
+        t.srtt = r;
+        t.rttvar = r / 2;
+        t.have_rtt = true;
+    } else {
+        const Duration diff = t.srtt > r ? t.srtt - r : r - t.srtt;
+        t.rttvar = (3 * t.rttvar + diff) / 4;
+        t.srtt = (7 * t.srtt + r) / 8;
+    }
+    Duration rto = t.srtt + std::max(kClockGranularity, 4 * t.rttvar);
+    t.rto = std::clamp(rto, cfg_.rto_min, cfg_.rto_max);  // §2.4, §2.5
+}
+
+void Connection::enter_time_wait(Instant now) {
+    auto& t = tcb_;
+    t.state = State::kTimeWait;
+    t.state_deadline = now + 2 * cfg_.msl;
+    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline = kNever;
+    t.events |= event::kClosed;  // the application is done with it
+    tx_.clear();
+}
+
+void Connection::enter_closed(CloseReason reason) {
+    auto& t = tcb_;
+    t.state = State::kClosed;
+    t.close_reason = reason;
+    t.events |= event::kClosed;
+    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline =
+        t.state_deadline = kNever;
+    t.ack_now = false;
+    tx_.clear();
+    ooo_.clear();
+}
+
+void Connection::restart_keepalive(Instant now) {
+    auto& t = tcb_;
+    t.keepalive_sent = 0;
+    if (cfg_.keepalive && synchronized(t.state) && t.state != State::kTimeWait)
+        t.keepalive_deadline = now + cfg_.keepalive_idle;
+}
+
+// ---------------------------------------------------------------------------
+// Output
+
+std::uint16_t Connection::window_to_advertise() {
+    auto& t = tcb_;
+    const std::uint32_t free_len =
+        cfg_.rcv_buf_len > rx_.bytes() ? cfg_.rcv_buf_len - rx_.bytes() : 0;
+    SeqNum right = t.rcv_nxt + free_len;
+    const SeqNum cur_right = seq_max(t.rcv_adv, t.rcv_nxt);
+    // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: move the right edge only
+    // by at least min(buffer/2, Eff.snd.MSS).
+    const std::uint32_t step = std::min<std::uint32_t>(cfg_.rcv_buf_len / 2, effective_mss());
+    if (right > cur_right && seq_dist(cur_right, right) < step) right = cur_right;
+    if (right < cur_right) right = cur_right;  // never shrink (§3.8.6.2.2)
+    std::uint32_t wnd = seq_dist(t.rcv_nxt, right);
+    std::uint32_t field = wnd >> t.rcv_wscale;
+    if (field > 0xffffu) field = 0xffffu;
+    // Round up so the right edge never moves left because of the shift.
+    if ((field << t.rcv_wscale) < wnd && field < 0xffffu) ++field;
+    t.rcv_adv = seq_max(t.rcv_adv, t.rcv_nxt + (field << t.rcv_wscale));
+    return static_cast<std::uint16_t>(field);
+}
+
+void Connection::fill_options(TcpRepr& repr) const {
+    const auto& t = tcb_;
+    if (t.ts_enabled) repr.options.timestamps = Timestamps{0, t.ts_recent};  // tsval set at send
+    if (t.sack_enabled && !ooo_.empty()) {
+        const std::uint8_t max = t.ts_enabled ? 3 : 4;  // 40 bytes of options
+        repr.options.num_sack_blocks = ooo_.sack_blocks(repr.options.sack_blocks.data(), max);
+    }
+}
+
+bool Connection::send_repr(Instant now, TcpRepr& repr, std::uint32_t payload_from,
+                           std::uint32_t payload_len) {
+    auto& t = tcb_;
+    repr.src_port = t.tuple.local.port;
+    repr.dst_port = t.tuple.remote.port;
+    if (repr.options.timestamps) repr.options.timestamps->tsval = ts_now(now);
+    if (repr.ack_flag()) {
+        repr.ack = t.rcv_nxt;
+        t.last_ack_sent = t.rcv_nxt;
+        t.ack_now = false;
+        t.unacked_segs = 0;
+        t.delack_deadline = kNever;
+    }
+    return emit_segment(env_, now, t.tuple.local.addr, t.tuple.remote.addr, repr, &tx_,
+                        payload_from, payload_len);
+}
+
+std::int64_t Connection::send_at(Instant now, SeqNum seq, std::uint32_t max_len, bool allow_fin) {
+    auto& t = tcb_;
+    TcpRepr r;
+    r.seq = seq;
+    r.flags = flags::kAck;
+    fill_options(r);
+    r.window = window_to_advertise();
+    const std::uint32_t opt_len = static_cast<std::uint32_t>(r.options.wire_len());
+    std::uint32_t cap = effective_mss() > opt_len ? effective_mss() - opt_len : 1;
+    // One mbuf per segment: cap by its data room.
+    const std::uint32_t room = rte_pktmbuf_data_room_size(env_.pool);
+    const std::uint32_t hdr_room = RTE_PKTMBUF_HEADROOM + kTcpMinHeaderLen + opt_len;
+    cap = std::min(cap, room > hdr_room ? room - hdr_room : 1u);
+    const SeqNum end = data_end();
+    std::uint32_t len = 0;
+    if (seq < end) len = std::min({max_len, cap, seq_dist(seq, end)});
+    const bool fin = allow_fin && t.fin_queued && seq + len == end;
+    if (fin) r.flags |= flags::kFin;
+    if (len > 0 && seq + len == end) r.flags |= flags::kPsh;
+    r.payload_len = len;
+    const std::uint32_t from = len > 0 ? seq_dist(t.tx_seq, seq) : 0;
+    if (!send_repr(now, r, from, len)) return -1;
+    return static_cast<std::int64_t>(len) + (fin ? 1 : 0);
+}
+
+bool Connection::send_control(Instant now, SeqNum seq, std::uint8_t fl) {
+    TcpRepr r;
+    r.seq = seq;
+    r.flags = fl;
+    if (!(fl & flags::kRst)) {
+        fill_options(r);
+        r.window = window_to_advertise();
+    }
+    return send_repr(now, r, 0, 0);
+}
+
+void Connection::send_challenge_ack(Instant now) {
+    // RFC 5961 §3.2/§4.2/§5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, limited (§7).
+    if (!env_.challenge_limiter->allow(now, cfg_.challenge_acks_per_second)) {
+        ++env_.counters->challenge_acks_suppressed;
+        return;
+    }
+    ++env_.counters->challenge_acks;
+    send_ack_now(now);
+}
+
+void Connection::send_rst(Instant now, SeqNum seq) {
+    (void)send_control(now, seq, flags::kRst);
+}
+
+void Connection::arm_rtx(Instant now) {
+    if (tcb_.rtx_deadline == kNever) tcb_.rtx_deadline = now + tcb_.rto;
+}
+
+void Connection::transmit(Instant now) {
+    auto& t = tcb_;
+    t.output_pending = false;
+    switch (t.state) {
+        case State::kClosed:
+        case State::kListen:
+            return;
+        case State::kSynSent:
+        case State::kSynReceived: {
+            if (t.snd_nxt == t.iss) {
+                // <SEQ=ISS><CTL=SYN> or <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+                TcpRepr r;
+                r.seq = t.iss;
+                const bool syn_ack = t.state == State::kSynReceived;
+                r.flags = syn_ack ? (flags::kSyn | flags::kAck) : flags::kSyn;
+                const std::uint32_t free_len = cfg_.rcv_buf_len - rx_.bytes();
+                r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(free_len, 0xffff));
+                t.rcv_adv = t.rcv_nxt + r.window;
+                r.options.mss = cfg_.mss;
+                if (syn_ack ? t.wscale_ok : cfg_.window_scaling)
+                    r.options.window_scale = t.rcv_wscale;
+                r.options.sack_permitted = syn_ack ? t.sack_enabled : cfg_.sack;
+                if (syn_ack ? t.ts_enabled : cfg_.timestamps)
+                    r.options.timestamps = Timestamps{0, syn_ack ? t.ts_recent : 0};
+                if (!send_repr(now, r, 0, 0)) return;
+                if (t.snd_max == t.iss && !t.rtt_timing && t.retries == 0) {
+                    t.rtt_timing = true;
+                    t.rtt_seq = t.iss;
+                    t.rtt_start = now;
+                }
+                t.snd_nxt = t.iss + 1;
+                t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+                arm_rtx(now);
+            } else if (t.ack_now && t.state == State::kSynReceived) {
+                send_ack_now(now);
+            }
+            return;
+        }
+        default:
+            break;
+    }
+    bool sent = false;
+    if (can_send_data(t.state)) {
+        for (int guard = 0; guard < 4096; ++guard) {
+            const std::uint32_t mss = effective_mss();
+            const std::uint32_t flight = flight_len();
+            const std::uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd);
+            const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
+            const std::uint32_t unsent = unsent_len();
+            const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
+            if (unsent == 0 && !fin_pending) break;
+            const std::uint32_t len = std::min({unsent, usable, mss});
+            if (unsent > 0 && len == 0) break;  // window closed
+            if (len < unsent && len < mss) {
+                // Sender SWS avoidance (§3.8.6.2.1): a partial segment only
+                // when it is at least half the largest window seen.
+                if (!(t.max_snd_wnd > 0 && len >= t.max_snd_wnd / 2)) break;
+            }
+            // Nagle (§3.8.6.2.1, RFC 896): no small segment while data is
+            // unacknowledged, unless the FIN goes with it.
+            if (cfg_.nagle && len == unsent && len > 0 && len < mss && flight > 0 && !fin_pending)
+                break;
+            const bool retransmission = t.snd_nxt < t.snd_max;
+            const std::int64_t used = send_at(now, t.snd_nxt, len, fin_pending);
+            if (used <= 0) break;
+            if (retransmission) {
+                ++env_.counters->retransmits;
+            } else if (!t.rtt_timing && !t.ts_enabled) {
+                t.rtt_timing = true;  // RFC 6298 §3: time one segment per RTT
+                t.rtt_seq = t.snd_nxt;
+                t.rtt_start = now;
+            }
+            t.snd_nxt += static_cast<std::uint32_t>(used);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            arm_rtx(now);
+            sent = true;
+        }
+        // Zero window with data waiting and nothing in flight: probe
+        // (§3.8.6.1); the probe timer backs off like the RTO.
+        if (unsent_len() > 0 && t.snd_wnd == 0 && t.snd_max == t.snd_una &&
+            t.persist_deadline == kNever) {
+            const Duration d = std::min<Duration>(t.rto * (1u << std::min(t.persist_backoff, 16u)),
+                                                  cfg_.persist_max);
+            t.persist_deadline = now + d;
+        }
+    }
+    if (!sent && t.ack_now) send_ack_now(now);
+}
+
+// ---------------------------------------------------------------------------
+// Timers (RFC 9293 §3.10.8)
+
+void Connection::poll(Instant now) {
+    auto& t = tcb_;
+    if (t.rtx_deadline <= now) on_rtx_timeout(now);
+    if (t.persist_deadline <= now) on_persist_timeout(now);
+    if (t.delack_deadline <= now) {
+        t.delack_deadline = kNever;
+        t.ack_now = true;
+    }
+    if (t.keepalive_deadline <= now) on_keepalive_timeout(now);
+    if (t.state_deadline <= now) {
+        // TIME-WAIT timeout (§3.10.8) or the FIN-WAIT-2 timeout.
+        t.state_deadline = kNever;
+        if (t.state == State::kTimeWait || t.state == State::kFinWait2)
+            enter_closed(t.state == State::kTimeWait ? CloseReason::kNormal
+                                                     : CloseReason::kTimeout);
+    }
+    transmit(now);
+}
+
+Instant Connection::poll_at() const {
+    const auto& t = tcb_;
+    return std::min({t.rtx_deadline, t.persist_deadline, t.delack_deadline, t.keepalive_deadline,
+                     t.state_deadline});
+}
+
+void Connection::on_rtx_timeout(Instant now) {
+    auto& t = tcb_;
+    t.rtx_deadline = kNever;
+    if (t.snd_max == t.snd_una) return;  // nothing outstanding
+    ++t.retries;
+    const bool handshake = t.state == State::kSynSent || t.state == State::kSynReceived;
+    const std::uint32_t limit = handshake ? cfg_.max_syn_retransmissions : cfg_.max_retransmissions;
+    if (t.retries > limit) {
+        // §3.8.3 R2: give up.
+        if (synchronized(t.state)) send_rst(now, t.snd_nxt);
+        enter_closed(CloseReason::kTimeout);
+        return;
+    }
+    ++env_.counters->rto_timeouts;
+    if (!handshake) {
+        // RFC 5681 §3.1 eq. 4 and the loss window; RFC 6582 §3.2 step 1.
+        cc_algo_->on_rto(t.cc, now, seq_dist(t.snd_una, t.snd_max));
+        t.in_recovery = false;
+        t.dup_acks = 0;
+        t.recover = t.snd_max;
+    }
+    // RFC 6298 §5.5: back off; §5.4: retransmit the earliest segment (we go
+    // back to SND.UNA and resend from there as the window allows).
+    t.rto = std::min(t.rto * 2, cfg_.rto_max);
+    t.rtt_timing = false;  // Karn
+    t.snd_nxt = t.snd_una;
+}
+
+void Connection::on_persist_timeout(Instant now) {
+    auto& t = tcb_;
+    t.persist_deadline = kNever;
+    if (t.snd_wnd > 0 || unsent_len() == 0 || !can_send_data(t.state)) return;
+    // A zero-length segment with an old sequence number draws an ACK
+    // carrying the current window (Linux's probe; RFC 9293 §3.8.6.1 allows
+    // any segment that elicits one, and this consumes no sequence space).
+    ++env_.counters->window_probes;
+    (void)send_control(now, t.snd_una - 1, flags::kAck);
+    ++t.persist_backoff;
+    const Duration d =
+        std::min<Duration>(t.rto * (1u << std::min(t.persist_backoff, 16u)), cfg_.persist_max);
+    t.persist_deadline = now + d;
+}
+
+void Connection::on_keepalive_timeout(Instant now) {
+    auto& t = tcb_;
+    t.keepalive_deadline = kNever;
+    if (!cfg_.keepalive || !synchronized(t.state) || t.state == State::kTimeWait) return;
+    if (t.snd_max != t.snd_una) {
+        // Data outstanding: the retransmission timer watches the peer.
+        t.keepalive_deadline = now + cfg_.keepalive_interval;
+        return;
+    }
+    if (t.keepalive_sent >= cfg_.keepalive_probes) {
+        send_rst(now, t.snd_nxt);
+        enter_closed(CloseReason::kTimeout);
+        return;
+    }
+    // §3.8.4: SEG.SEQ = SND.NXT-1, no data, draws an ACK.
+    ++env_.counters->keepalive_probes;
+    ++t.keepalive_sent;
+    (void)send_control(now, t.snd_nxt - 1, flags::kAck);
+    t.keepalive_deadline = now + cfg_.keepalive_interval;
+}
+
+// ---------------------------------------------------------------------------
+// Application calls (RFC 9293 §3.10.2-3.10.5)
+
+std::uint32_t Connection::send(ByteSpan data) {
+    auto& t = tcb_;
+    const bool open = t.state == State::kSynSent || t.state == State::kSynReceived ||
+                      t.state == State::kEstablished || t.state == State::kCloseWait;
+    if (!open || t.fin_queued) return 0;  // "error: connection closing"
+    const std::uint32_t want = std::min<std::uint32_t>(
+        static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), 0xffffffffu)), send_space());
+    const std::uint32_t n = want ? tx_.append_copy(data.first(want), env_.pool) : 0;
+    if (n < data.size()) t.want_writable = true;
+    if (n > 0) t.output_pending = true;
+    return n;
+}
+
+bool Connection::send_mbuf(MbufPtr& m, std::uint32_t offset, std::uint32_t len) {
+    auto& t = tcb_;
+    const bool open = t.state == State::kSynSent || t.state == State::kSynReceived ||
+                      t.state == State::kEstablished || t.state == State::kCloseWait;
+    if (!open || t.fin_queued || len > send_space() || !m || offset + len > m->pkt_len) {
+        t.want_writable = true;
+        return false;
+    }
+    if (!tx_.push(m, offset, len)) {
+        t.want_writable = true;
+        return false;
+    }
+    t.output_pending = true;
+    return true;
+}
+
+std::uint32_t Connection::recv(MutableByteSpan out) {
+    const std::uint32_t n = std::min<std::uint32_t>(
+        static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), 0xffffffffu)), rx_.bytes());
+    if (n == 0) return 0;
+    if (!rx_.copy_out(0, out.first(n))) return 0;
+    consume(n);
+    return n;
+}
+
+void Connection::consume(std::uint32_t n) {
+    auto& t = tcb_;
+    const std::uint32_t before = rcv_wnd();
+    rx_.consume(n);
+    // Window update (§3.8.6.2.2): tell the peer once the window has grown
+    // by at least min(buffer/2, MSS) over what it was last told.
+    const std::uint32_t free_len = cfg_.rcv_buf_len - rx_.bytes();
+    const std::uint32_t step = std::min<std::uint32_t>(cfg_.rcv_buf_len / 2, effective_mss());
+    if (synchronized(t.state) && free_len >= before + step) {
+        t.ack_now = true;
+        t.output_pending = true;
+    }
+}
+
+void Connection::shutdown() {
+    auto& t = tcb_;
+    switch (t.state) {
+        case State::kListen:
+        case State::kSynSent:
+            // "delete the TCB" (§3.10.4).
+            enter_closed(CloseReason::kNormal);
+            return;
+        case State::kSynReceived:
+            // The FIN follows once ESTABLISHED (§3.10.4 SYN-RECEIVED).
+            t.fin_queued = true;
+            return;
+        case State::kEstablished:
+            t.fin_queued = true;
+            t.state = State::kFinWait1;
+            t.output_pending = true;
+            return;
+        case State::kCloseWait:
+            t.fin_queued = true;
+            t.state = State::kLastAck;
+            t.output_pending = true;
+            return;
+        default:
+            return;  // already closing: "error: connection closing"
+    }
+}
+
+void Connection::close(Instant now) {
+    auto& t = tcb_;
+    if (synchronized(t.state) && t.state != State::kTimeWait && rx_.bytes() > 0) {
+        // RFC 2525 §2.17: closing with unread data resets the connection.
+        abort(now);
+        return;
+    }
+    t.app_closed = true;
+    shutdown();
+    if (t.state == State::kFinWait2 && t.state_deadline == kNever)
+        t.state_deadline = now + cfg_.fin_wait2_timeout;
+}
+
+void Connection::abort(Instant now) {
+    auto& t = tcb_;
+    // §3.10.5: <SEQ=SND.NXT><CTL=RST> in SYN-RECEIVED, ESTABLISHED,
+    // FIN-WAIT-1/2 and CLOSE-WAIT; nothing otherwise.
+    switch (t.state) {
+        case State::kSynReceived:
+        case State::kEstablished:
+        case State::kFinWait1:
+        case State::kFinWait2:
+        case State::kCloseWait:
+            send_rst(now, t.snd_nxt);
+            break;
+        default:
+            break;
+    }
+    rx_.clear();
+    enter_closed(CloseReason::kAborted);
+}
+
+}  // namespace l45::tcp

@@ -1,0 +1,425 @@
+// l45 TCP — notes (the README of stack/tcp/)
+// ==========================================
+// A sans-IO, per-lcore TCP core. Nothing here reads a clock, draws
+// randomness on its own, or touches a NIC: `now` is an argument, ISNs come
+// from an injected keyed generator, and segments leave through SegmentSink.
+//
+// Files and the RFC sections they implement:
+//   seq.h          RFC 9293 §3.4, RFC 1982: sequence numbers modulo 2^32.
+//   header.{h,cc}  RFC 9293 §3.1-3.2 header and options (malformed option
+//                  lengths drop the segment), RFC 7323 §2-3 window scale and
+//                  timestamps, RFC 2018 SACK options, RFC 1071 checksum with
+//                  the IPv4 pseudo-header.
+//   buffer.{h,cc}  mbuf-backed send/receive queues (zero copy on receive) and
+//                  the bounded out-of-order queue with RFC 2018 §4 block order.
+//   congestion.{h,cc} RFC 5681 + RFC 3465 NewReno behind CongestionControl.
+//   isn.{h,cc}     RFC 6528 ISN with SipHash-2-4 keyed from l45::Random.
+//   connection.{h,cc} the TCB and the RFC 9293 §3.10 event processing:
+//                  OPEN/SEND/RECEIVE/CLOSE/ABORT (§3.10.1-3.10.5), SEGMENT
+//                  ARRIVES in the RFC's order (§3.10.7), timeouts (§3.10.8);
+//                  RFC 5961 (challenge ACKs, ACK range check, rate limit),
+//                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 5681 §3.2 + RFC 6582
+//                  fast retransmit / NewReno, RFC 6928 IW10, RFC 9293
+//                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
+//                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
+//   timer_heap.h   an indexed min-heap of per-connection deadlines.
+//   stack.{h,cc}   per-lcore TcpStack: connection table keyed by 4-tuple,
+//                  listen table, timers, event-driven application API,
+//                  RFC 9293 §3.10.7.1 resets for segments to no connection.
+//   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
+//
+// Not done yet (next sessions): SACK-based loss recovery (RFC 6675; SACK
+// blocks are sent and parsed, received blocks are recorded but not used to
+// pick retransmissions), CUBIC (RFC 9438), SYN cookies (RFC 4987; SYNs beyond
+// the backlog are dropped and counted), a compact TIME_WAIT table (TIME_WAIT
+// connections keep their slot, and the oldest is reclaimed when the table is
+// full), zero-copy transmit (segments copy payload out of the send queue),
+// TSO / TX checksum offload, ECN (RFC 3168), urgent data (ignored, §3.8.5),
+// RFC 8985 RACK-TLP, RFC 7413 TFO, IPv6, path MTU discovery.
+//
+// Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
+// state diagram), §3.10 (event processing, the order followed here), RFC
+// 5961 §3-5, RFC 6298 §2-5, RFC 7323 §4-5, RFC 5681 §3-4.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include "stack/base/clock.h"
+#include "stack/base/mbuf.h"
+#include "stack/tcp/buffer.h"
+#include "stack/tcp/congestion.h"
+#include "stack/tcp/header.h"
+#include "stack/tcp/isn.h"
+#include "stack/tcp/seq.h"
+
+namespace l45::tcp {
+
+using namespace std::chrono_literals;
+
+// RFC 9293 §3.3.2: the eleven states.
+enum class State : std::uint8_t {
+    kClosed,
+    kListen,
+    kSynSent,
+    kSynReceived,
+    kEstablished,
+    kFinWait1,
+    kFinWait2,
+    kCloseWait,
+    kClosing,
+    kLastAck,
+    kTimeWait,
+};
+[[nodiscard]] const char* to_string(State s);
+
+enum class CloseReason : std::uint8_t {
+    kNormal,   // both FINs exchanged (or TIME_WAIT/FIN_WAIT_2 ran out)
+    kReset,    // the peer reset the connection
+    kRefused,  // RST in SYN-SENT
+    kTimeout,  // retransmissions or keep-alive probes unanswered
+    kAborted,  // the application aborted
+};
+[[nodiscard]] const char* to_string(CloseReason r);
+
+struct Endpoint {
+    net::Ipv4Addr addr;
+    std::uint16_t port = 0;
+    friend constexpr bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+struct FourTuple {
+    Endpoint local;
+    Endpoint remote;
+    friend constexpr bool operator==(const FourTuple&, const FourTuple&) = default;
+};
+
+// Where segments go: the L3 adapter in production, a capture in tests.
+// m's data starts at the TCP header, checksum filled (or left to the NIC),
+// with headroom for the IP and Ethernet headers.
+class SegmentSink {
+  public:
+    virtual ~SegmentSink() = default;
+    virtual void send_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, MbufPtr m) = 0;
+};
+
+struct TcpConfig {
+    std::uint16_t mss = 1460;                // announced; MTU 1500 minus 40
+    std::uint32_t rcv_buf_len = 256 * 1024;  // receive window at most this
+    std::uint32_t snd_buf_len = 256 * 1024;
+    std::uint32_t rx_queue_slots = 512;  // mbufs held in the receive queue
+    std::uint32_t tx_queue_slots = 512;
+    std::uint32_t ooo_slots = 16;  // at most OooQueue::kMaxSlots
+    bool window_scaling = true;
+    bool sack = true;
+    bool timestamps = true;
+    bool nagle = true;
+    bool delayed_ack = true;
+    Duration delayed_ack_timeout = 40ms;         // RFC 9293 §3.8.6.3: < 0.5 s
+    std::uint32_t initial_window_segments = 10;  // RFC 6928
+    Duration rto_initial = 1s;                   // RFC 6298 §2.1
+    Duration rto_min = 200ms;                    // RFC 6298 §2.4 says 1 s; Linux uses 200 ms
+    Duration rto_max = 60s;                      // RFC 6298 §2.5
+    std::uint32_t max_retransmissions = 15;      // RFC 9293 §3.8.3 R2
+    std::uint32_t max_syn_retransmissions = 6;
+    Duration msl = 30s;                // TIME_WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+    Duration fin_wait2_timeout = 60s;  // only once the application closed
+    bool keepalive = false;            // RFC 9293 §3.8.4: off by default
+    Duration keepalive_idle = 7200s;   // MUST default to no less than 2 h
+    Duration keepalive_interval = 75s;
+    std::uint32_t keepalive_probes = 9;
+    Duration persist_max = 60s;
+    std::uint32_t challenge_acks_per_second = 1000;  // RFC 5961 §7
+    bool tx_checksum_offload = false;                // leave the checksum to the NIC
+};
+
+struct TcpCounters {
+    std::uint64_t segments_in = 0;
+    std::uint64_t segments_out = 0;
+    std::uint64_t bad_header = 0;
+    std::uint64_t bad_option = 0;
+    std::uint64_t bad_checksum = 0;
+    std::uint64_t no_connection = 0;  // answered with RST (or dropped if RST)
+    std::uint64_t resets_sent = 0;
+    std::uint64_t resets_received = 0;
+    std::uint64_t challenge_acks = 0;
+    std::uint64_t challenge_acks_suppressed = 0;
+    std::uint64_t paws_rejected = 0;
+    std::uint64_t missing_timestamp = 0;
+    std::uint64_t out_of_window = 0;
+    std::uint64_t ack_out_of_range = 0;
+    std::uint64_t retransmits = 0;
+    std::uint64_t rto_timeouts = 0;
+    std::uint64_t fast_retransmits = 0;
+    std::uint64_t ooo_queued = 0;
+    std::uint64_t ooo_dropped = 0;
+    std::uint64_t rx_queue_full = 0;
+    std::uint64_t mbuf_alloc_failed = 0;
+    std::uint64_t syn_backlog_drops = 0;
+    std::uint64_t table_full = 0;
+    std::uint64_t window_probes = 0;
+    std::uint64_t keepalive_probes = 0;
+};
+
+// RFC 5961 §7: a stack-wide limit on challenge ACKs per second.
+class ChallengeAckLimiter {
+  public:
+    [[nodiscard]] bool allow(Instant now, std::uint32_t per_second) {
+        if (now - window_start_ >= 1s || now < window_start_) {
+            window_start_ = now;
+            count_ = 0;
+        }
+        if (count_ >= per_second) return false;
+        ++count_;
+        return true;
+    }
+
+  private:
+    Instant window_start_{};
+    std::uint32_t count_ = 0;
+};
+
+// What connections of one stack share (owned by the stack or the test).
+struct TcpEnv {
+    const TcpConfig* config = nullptr;
+    SegmentSink* sink = nullptr;
+    rte_mempool* pool = nullptr;
+    const IsnGenerator* isn = nullptr;
+    TcpCounters* counters = nullptr;
+    ChallengeAckLimiter* challenge_limiter = nullptr;
+};
+
+// Event bits the stack turns into application callbacks.
+namespace event {
+inline constexpr std::uint8_t kConnected = 0x01;  // reached ESTABLISHED
+inline constexpr std::uint8_t kReadable = 0x02;   // new data or the peer's FIN
+inline constexpr std::uint8_t kWritable = 0x04;   // send space freed after a short send
+inline constexpr std::uint8_t kClosed = 0x08;     // reached CLOSED; see close_reason()
+}  // namespace event
+
+inline constexpr Instant kNever = Instant::max();
+
+// Builds and sends one segment described by `repr` (payload copied from
+// `payload` if non-empty). Used for RSTs to segments without a connection.
+bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
+                       const TcpRepr& repr);
+// RFC 9293 §3.10.7.1: the reset answering `seg` when no connection exists.
+// False (nothing to send) when seg is itself a RST.
+[[nodiscard]] bool reset_for(const TcpRepr& seg, TcpRepr& out_rst);
+
+class Connection {
+  public:
+    explicit Connection(const TcpEnv& env);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // --- OPEN (RFC 9293 §3.10.1) ---
+    // Passive: LISTEN on `local`; the first SYN binds the remote end.
+    void listen(const Endpoint& local);
+    // Active: sends a SYN (SYN-SENT). The ISN comes from the env's generator.
+    void connect(Instant now, const FourTuple& tuple);
+
+    // --- SEGMENT ARRIVES (RFC 9293 §3.10.7) ---
+    // `seg` was parsed from m; its payload is bytes [payload_offset,
+    // payload_offset + seg.payload_len) of m. The checksum was verified.
+    // src/dst are the IP addresses (used in LISTEN to bind the connection).
+    void on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, const TcpRepr& seg,
+                    MbufPtr m, std::uint32_t payload_offset);
+
+    // Runs expired timers and sends what may be sent now.
+    void poll(Instant now);
+    // The earliest instant poll() has something to do (kNever if none).
+    [[nodiscard]] Instant poll_at() const;
+    // True when application calls queued output that poll() should send.
+    [[nodiscard]] bool wants_output() const { return tcb_.output_pending; }
+
+    // --- SEND / RECEIVE / CLOSE / ABORT (RFC 9293 §3.10.2-3.10.5) ---
+    // Copies up to data.size() bytes into the send buffer; returns how many.
+    [[nodiscard]] std::uint32_t send(ByteSpan data);
+    // Takes bytes [offset, offset+len) of m (zero copy); false when the
+    // buffer has no room (m stays with the caller).
+    [[nodiscard]] bool send_mbuf(MbufPtr& m, std::uint32_t offset, std::uint32_t len);
+    [[nodiscard]] std::uint32_t send_space() const;
+    // Copies up to out.size() received bytes; returns how many.
+    [[nodiscard]] std::uint32_t recv(MutableByteSpan out);
+    // Zero copy: the contiguous received bytes at the front, then consume().
+    [[nodiscard]] ByteSpan peek() const { return rx_.front_span(); }
+    void consume(std::uint32_t n);
+    [[nodiscard]] std::uint32_t recv_available() const { return rx_.bytes(); }
+    // The peer sent FIN and every byte before it has been read.
+    [[nodiscard]] bool recv_finished() const { return tcb_.fin_received && rx_.bytes() == 0; }
+    // Half-close: FIN after the queued data (CLOSE of RFC 9293 §3.10.4).
+    void shutdown();
+    // Close for good: shutdown, and the application will not read again
+    // (unread data makes it an abort, RFC 2525 §2.17).
+    void close(Instant now);
+    // ABORT (§3.10.5): RST if synchronized, straight to CLOSED.
+    void abort(Instant now);
+
+    // --- observation ---
+    [[nodiscard]] State state() const { return tcb_.state; }
+    [[nodiscard]] const FourTuple& tuple() const { return tcb_.tuple; }
+    [[nodiscard]] bool passive() const { return tcb_.passive; }
+    [[nodiscard]] CloseReason close_reason() const { return tcb_.close_reason; }
+    [[nodiscard]] std::uint8_t take_events() {
+        const std::uint8_t e = tcb_.events;
+        tcb_.events = 0;
+        return e;
+    }
+    [[nodiscard]] SeqNum iss() const { return tcb_.iss; }
+    [[nodiscard]] SeqNum snd_una() const { return tcb_.snd_una; }
+    [[nodiscard]] SeqNum snd_nxt() const { return tcb_.snd_nxt; }
+    [[nodiscard]] SeqNum rcv_nxt() const { return tcb_.rcv_nxt; }
+    [[nodiscard]] std::uint32_t snd_wnd() const { return tcb_.snd_wnd; }
+    [[nodiscard]] std::uint32_t rcv_wnd() const;
+    [[nodiscard]] std::uint16_t snd_mss() const { return tcb_.snd_mss; }
+    [[nodiscard]] std::uint8_t snd_wscale() const { return tcb_.snd_wscale; }
+    [[nodiscard]] std::uint8_t rcv_wscale() const { return tcb_.rcv_wscale; }
+    [[nodiscard]] bool timestamps_enabled() const { return tcb_.ts_enabled; }
+    [[nodiscard]] bool sack_enabled() const { return tcb_.sack_enabled; }
+    [[nodiscard]] const CcState& cc() const { return tcb_.cc; }
+    [[nodiscard]] Duration rto() const { return tcb_.rto; }
+    [[nodiscard]] Duration srtt() const { return tcb_.srtt; }
+    [[nodiscard]] bool in_recovery() const { return tcb_.in_recovery; }
+    [[nodiscard]] std::uint32_t ooo_entries() const { return ooo_.num_entries(); }
+    [[nodiscard]] std::uint32_t unsent_len() const;
+    [[nodiscard]] std::uint32_t flight_len() const { return seq_dist(tcb_.snd_una, tcb_.snd_nxt); }
+    // Test hook: the next connect() uses this ISS instead of the generator's.
+    void set_iss_for_test(std::uint32_t iss) {
+        tcb_.forced_iss = iss;
+        tcb_.has_forced_iss = true;
+    }
+    // For the stack: reuse this object for a new connection.
+    void reset_to_closed();
+
+  private:
+    // §3.10.7.2-3.10.7.4
+    void on_segment_listen(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, const TcpRepr& seg);
+    void on_segment_syn_sent(Instant now, const TcpRepr& seg);
+    void on_segment_synchronized(Instant now, const TcpRepr& seg, MbufPtr m,
+                                 std::uint32_t payload_offset);
+    [[nodiscard]] bool segment_acceptable(const TcpRepr& seg) const;
+    // RFC 9293 §3.10.7.4 "fifth": false when processing must stop.
+    [[nodiscard]] bool process_ack(Instant now, const TcpRepr& seg);
+    void process_text(Instant now, const TcpRepr& seg, SeqNum seq, MbufPtr m, std::uint32_t offset,
+                      std::uint32_t len);
+    void process_fin(Instant now);
+    void take_syn_options(const TcpRepr& seg);
+    void update_rtt(Instant now, Duration sample);
+    void enter_time_wait(Instant now);
+    void enter_closed(CloseReason reason);
+    void on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len);
+    void on_dup_ack(Instant now);
+
+    // Output.
+    void transmit(Instant now);
+    // Sends one segment starting at `seq` with up to `max_len` bytes of
+    // data (FIN added when `allow_fin` and it fits). Returns the sequence
+    // space used, or -1 when no mbuf was available.
+    std::int64_t send_at(Instant now, SeqNum seq, std::uint32_t max_len, bool allow_fin);
+    bool send_control(Instant now, SeqNum seq, std::uint8_t flags);
+    bool send_repr(Instant now, TcpRepr& repr, std::uint32_t payload_from,
+                   std::uint32_t payload_len);
+    void send_ack_now(Instant now) { (void)send_control(now, tcb_.snd_nxt, flags::kAck); }
+    void send_challenge_ack(Instant now);
+    void send_rst(Instant now, SeqNum seq);
+    void fill_options(TcpRepr& repr) const;
+    [[nodiscard]] std::uint16_t window_to_advertise();
+    [[nodiscard]] std::uint32_t ts_now(Instant now) const;
+    [[nodiscard]] SeqNum data_end() const { return tcb_.tx_seq + tx_.bytes(); }
+    [[nodiscard]] bool fin_acked() const { return tcb_.fin_queued && tcb_.snd_una > data_end(); }
+    void arm_rtx(Instant now);
+    void restart_keepalive(Instant now);
+    [[nodiscard]] std::uint16_t effective_mss() const;
+
+    // Timers (RFC 9293 §3.10.8).
+    void on_rtx_timeout(Instant now);
+    void on_persist_timeout(Instant now);
+    void on_keepalive_timeout(Instant now);
+
+    const TcpEnv env_;
+    const TcpConfig& cfg_;
+
+    // Every per-connection scalar, so that reset_to_closed() is one
+    // assignment (the slot and its buffers are reused, never reallocated).
+    struct Tcb {
+        State state = State::kClosed;
+        FourTuple tuple{};
+        bool passive = false;
+        CloseReason close_reason = CloseReason::kNormal;
+        std::uint8_t events = 0;
+        bool output_pending = false;
+
+        // Send sequence variables (RFC 9293 §3.3.1).
+        SeqNum iss, snd_una, snd_nxt, snd_wl1, snd_wl2;
+        SeqNum snd_max;  // highest sequence number sent (snd_nxt goes back on RTO)
+        std::uint32_t snd_wnd = 0;
+        std::uint32_t max_snd_wnd = 0;  // RFC 5961 §5.2 MAX.SND.WND
+        SeqNum tx_seq;                  // sequence number of tx_'s first byte
+        bool fin_queued = false;
+        bool app_closed = false;
+        bool want_writable = false;
+        std::uint32_t forced_iss = 0;
+        bool has_forced_iss = false;
+
+        // Receive sequence variables.
+        SeqNum irs, rcv_nxt;
+        SeqNum rcv_adv;  // right edge of the window last advertised
+        bool fin_received = false;
+        bool ooo_fin = false;  // a FIN arrived beyond a hole
+        SeqNum ooo_fin_seq;
+
+        // Options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+        std::uint16_t snd_mss = 536;  // RFC 9293 §3.7.1 default without an MSS option
+        std::uint8_t snd_wscale = 0;
+        std::uint8_t rcv_wscale = 0;
+        bool wscale_ok = false;
+        bool sack_enabled = false;
+        bool ts_enabled = false;
+        std::uint32_t ts_recent = 0;
+        Instant ts_recent_age{};
+        std::uint32_t ts_offset = 0;
+        SeqNum last_ack_sent;
+        std::uint8_t num_peer_sack = 0;
+        std::array<SackBlock, kMaxSackBlocks> peer_sack{};
+
+        // RTT and retransmission (RFC 6298).
+        Duration srtt{0};
+        Duration rttvar{0};
+        Duration rto{1s};
+        bool have_rtt = false;
+        bool rtt_timing = false;  // Karn: timing rtt_seq sent at rtt_start
+        SeqNum rtt_seq;
+        Instant rtt_start{};
+        std::uint32_t retries = 0;
+        Instant rtx_deadline = kNever;
+        Instant persist_deadline = kNever;
+        std::uint32_t persist_backoff = 0;
+        Instant delack_deadline = kNever;
+        Instant keepalive_deadline = kNever;
+        std::uint32_t keepalive_sent = 0;
+        Instant state_deadline = kNever;  // TIME_WAIT or FIN_WAIT_2
+
+        // ACK policy (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+        bool ack_now = false;
+        std::uint32_t unacked_segs = 0;
+
+        // Loss recovery (RFC 5681 §3.2, RFC 6582).
+        CcState cc;
+        std::uint32_t dup_acks = 0;
+        bool in_recovery = false;
+        SeqNum recover;
+    };
+    Tcb tcb_;
+    NewReno newreno_;
+    CongestionControl* cc_algo_ = &newreno_;
+
+    MbufQueue tx_;
+    MbufQueue rx_;
+    OooQueue ooo_;
+};
+
+}  // namespace l45::tcp
