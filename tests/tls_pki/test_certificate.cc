@@ -1,0 +1,1 @@
+// Certificate tests: see the following commit.
