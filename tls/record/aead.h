@@ -35,7 +35,7 @@ namespace l45::tls {
 
 // The IPsec-MB code path. `best` asks init_mb_mgr_auto(); the others force a
 // lower path (for crossing backends in tests) and fail when the CPU lacks it.
-enum class EngineArch : std::uint8_t { best, sse, avx, avx2, avx512 };
+enum class EngineArch : std::uint8_t { best, no_aesni, sse, avx, avx2, avx512 };
 
 class CryptoEngine {
   public:

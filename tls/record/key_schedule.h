@@ -166,7 +166,9 @@ class KeySchedule {
 
     // Master Secret = HKDF-Extract(Derive-Secret(Handshake, "derived", ""), 0),
     // then c/s ap traffic secrets and exporter_master_secret over
-    // Transcript-Hash(CH..server Finished).
+    // Transcript-Hash(CH..server Finished). Wipes the early and handshake
+    // secrets, which nothing needs afterwards (the hs traffic secrets stay
+    // for the client Finished).
     [[nodiscard]] TlsResult<void> derive_application_secrets(ByteSpan hash_ch_sf);
 
     // resumption_master_secret over Transcript-Hash(CH..client Finished).
