@@ -26,7 +26,9 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void on_signal(int) {
+    g_stop.store(true, std::memory_order_relaxed);
+}
 
 void print_counters(const l45::net::Interface& iface, const l45::drivers::Port& port) {
     std::printf("l45-echo: counters (non-zero)\n");
@@ -46,7 +48,9 @@ void print_counters(const l45::net::Interface& iface, const l45::drivers::Port& 
 std::optional<std::uint16_t> pick_port(const std::string& name) {
     if (!name.empty()) return l45::drivers::find_port(name);
     std::uint16_t id = 0;
-    RTE_ETH_FOREACH_DEV(id) { return id; }
+    RTE_ETH_FOREACH_DEV(id) {
+        return id;
+    }
     return std::nullopt;
 }
 
@@ -71,7 +75,8 @@ int main(int argc, char** argv) {
                    "seconds between counter summaries (0: only at exit)");
     const int app_argc = argc - eal->app_args_index + 1;
     std::vector<char*> app_argv = {argv[0]};
-    for (int i = eal->app_args_index; i < argc; ++i) app_argv.push_back(argv[i]);
+    for (int i = eal->app_args_index; i < argc; ++i)
+        app_argv.push_back(argv[i]);
     try {
         app.parse(app_argc, app_argv.data());
     } catch (const CLI::ParseError& e) {
@@ -105,7 +110,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         l45::net::InterfaceConfig config;
-        config.mac = port->mac();
+        config.mac = l45::apps::stack_mac(*port);
         config.ip = prefix->addr;
         config.prefix_len = prefix->prefix_len;
         config.gateway = gateway;
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, on_signal);
         iface.start(l45::MonotonicClock::now());
         std::printf("l45-echo: up on %s (%s) mac %s ip %s/%u, lcore %u\n", port->name().c_str(),
-                    port->driver_name().c_str(), l45::net::mac_to_string(port->mac()).c_str(),
+                    port->driver_name().c_str(), l45::net::mac_to_string(config.mac).c_str(),
                     prefix->addr.to_string().c_str(), prefix->prefix_len, rte_lcore_id());
         std::fflush(stdout);
 
