@@ -181,6 +181,10 @@ RunResult BackgroundProcess::finish() {
     return result_;
 }
 
+std::string BackgroundProcess::output_so_far() const {
+    return finished_ ? result_.output : read_file(output_path_);
+}
+
 RunResult BackgroundProcess::kill_and_wait() {
     if (!state_->reaped) {
         kill_group_and_reap(state_->pid, &state_->status);
@@ -206,6 +210,10 @@ RunResult BackgroundProcess::wait(Duration timeout) {
 // ----------------------------------------------------------------- TapNetns
 
 int TapNetns::cleanup_stale_namespaces() {
+    return cleanup_stale_namespaces(g_process_start);
+}
+
+int TapNetns::cleanup_stale_namespaces(std::time_t created_before) {
     DIR* d = ::opendir("/run/netns");
     if (d == nullptr) return 0;
     std::vector<std::string> stale;
@@ -220,7 +228,7 @@ int TapNetns::cleanup_stale_namespaces() {
         if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;
         struct stat st {};
         if (::stat(("/run/netns/" + name).c_str(), &st) != 0) continue;
-        if (st.st_mtime > g_process_start) continue;
+        if (st.st_mtime >= created_before) continue;
         stale.push_back(name);
     }
     ::closedir(d);
