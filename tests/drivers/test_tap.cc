@@ -8,6 +8,10 @@
 #include <chrono>
 #include <thread>
 
+#include <rte_ethdev.h>
+
+#include <cstdio>
+
 #include "drivers/testing/tap_netns.h"
 #include "stack/base/bytes.h"
 #include "tests/support/eal_env.h"
@@ -170,6 +174,38 @@ TEST(TapNetns, StaleNamespacesOfDeadProcessesAreDeleted) {
     EXPECT_TRUE(namespace_exists(alive));
     EXPECT_EQ(run_argv({"ip", "netns", "delete", alive}).exit_status, 0);
     if (namespace_exists(stale)) (void)run_argv({"ip", "netns", "delete", stale});
+}
+
+TEST(TapNetns, MultiQueuePortReportsWhatTheTapPmdHas) {
+    drivers::testing::TapNetnsConfig c;
+    c.subnet = 13;
+    c.port.num_rx_queues = 2;
+    c.port.num_tx_queues = 2;
+    auto t = TapNetns::create(c);
+    ASSERT_TRUE(t.has_value()) << t.error();
+    drivers::Port& p = (*t)->port();
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(p.port_id(), &info), 0);
+    const net::TxOffloads tx = p.tx_offloads();
+    EXPECT_EQ(tx.ipv4_cksum, (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0);
+    EXPECT_EQ(tx.tcp_cksum, (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0);
+    EXPECT_EQ(tx.udp_cksum, (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0);
+    EXPECT_EQ(tx.tso, (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0);
+    EXPECT_EQ(tx.multi_segs, (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0);
+    EXPECT_EQ(p.num_rx_queues(), 2);
+    EXPECT_EQ(p.rss(), info.flow_type_rss_offloads != 0 && info.reta_size > 0);
+    if (p.rss()) {
+        EXPECT_EQ(p.rss_key().size(), info.hash_key_size ? info.hash_key_size : 40u);
+        for (std::uint16_t q : p.reta())
+            EXPECT_LT(q, 2);
+    }
+    // The two ends of the tap are two stations with two addresses.
+    EXPECT_FALSE(rte_is_same_ether_addr(&p.mac(), &(*t)->ns_mac()));
+    std::printf("net_tap: tx capa %#llx rx capa %#llx rss %#llx key %u reta %u rss=%d\n",
+                static_cast<unsigned long long>(info.tx_offload_capa),
+                static_cast<unsigned long long>(info.rx_offload_capa),
+                static_cast<unsigned long long>(info.flow_type_rss_offloads), info.hash_key_size,
+                info.reta_size, p.rss());
 }
 
 }  // namespace
