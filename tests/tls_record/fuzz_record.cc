@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "tls/record/key_schedule.h"
 #include "tls/record/record.h"
 
 using namespace l45;
