@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "drivers/eal.h"
+#include "stack/net/checksum.h"
 #include "stack/net/interface.h"
 
 namespace {
@@ -93,8 +94,26 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::uint8_t control = data[0];
-    const std::size_t seg_len = (control & 0x3f) * 8;  // 0 = one segment
-    rte_mbuf* m = to_mbuf(data + 1, size - 1, seg_len);
+    const std::size_t seg_len = (control & 0x1f) * 8;  // 0 = one segment
+    // Bit 0x20 of the control byte: repair the IPv4 and ICMP checksums, so
+    // the fuzzer gets past them into the echo and delivery paths.
+    std::vector<std::uint8_t> frame(data + 1, data + size);
+    if ((control & 0x20) && frame.size() >= 34 && frame[12] == 0x08 && frame[13] == 0x00) {
+        const std::size_t ihl = (frame[14] & 0x0fu) * 4;
+        if (ihl >= 20 && 14 + ihl <= frame.size()) {
+            frame[24] = frame[25] = 0;
+            const l45::ByteSpan hdr(frame.data() + 14, ihl);
+            l45::store_be16(frame.data() + 24, l45::net::internet_checksum(hdr));
+            const std::size_t total = l45::load_be16(frame.data() + 16);
+            if (frame[23] == 1 && total >= ihl + 8 && 14 + total <= frame.size()) {
+                std::uint8_t* icmp = frame.data() + 14 + ihl;
+                icmp[2] = icmp[3] = 0;
+                l45::store_be16(icmp + 2,
+                                l45::net::internet_checksum(l45::ByteSpan(icmp, total - ihl)));
+            }
+        }
+    }
+    rte_mbuf* m = to_mbuf(frame.data(), frame.size(), seg_len);
     if (!m) return 0;
     if (control & 0x40) m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
     if (control & 0x80) m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
