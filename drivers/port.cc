@@ -165,7 +165,10 @@ Result<Port, std::string> Port::open(std::uint16_t port_id, const PortConfig& co
 
     // --- RSS.
     const std::uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
-    const bool pmd_rss = (info.flow_type_rss_offloads & rss_want) != 0;
+    // A PMD without a RETA (net_tap: its "RSS" is an eBPF program behind
+    // rte_flow, often unavailable) spreads packets in a way the TCP layer
+    // cannot predict: that is not RSS for us.
+    const bool pmd_rss = (info.flow_type_rss_offloads & rss_want) != 0 && info.reta_size > 0;
     const bool want_rss = config.enable_rss.value_or(config.num_rx_queues > 1 && pmd_rss);
     if (want_rss && !pmd_rss) {
         return unexpected(port.driver_name_ + " has no RSS, but enable_rss was set");

@@ -96,7 +96,8 @@ struct PortConfig {
     std::uint32_t num_mbufs = 0;
     std::uint16_t mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
     bool promiscuous = false;
-    // Default: on when num_rx_queues > 1 and the PMD has RSS.
+    // Default: on when num_rx_queues > 1 and the PMD has RSS with a RETA
+    // (hash types in flow_type_rss_offloads and reta_size > 0).
     std::optional<bool> enable_rss;
     // Enable offloads the PMD has (false: none, for testing the software path).
     bool enable_offloads = true;
@@ -140,6 +141,9 @@ class Port {
     [[nodiscard]] std::uint16_t rx_burst(std::uint16_t queue, std::span<rte_mbuf*> out);
     // Takes ownership of all of `pkts`; returns how many the PMD accepted
     // (the rest were freed and counted in tx_dropped/tx_prepare_dropped).
+    // For an offload the caller sets the RTE_MBUF_F_TX_* flags and
+    // l2_len/l3_len(/l4_len, tso_segsz); rte_eth_tx_prepare fills in the
+    // pseudo-header checksum where the PMD needs it, so the stack does not.
     std::uint16_t tx_burst(std::uint16_t queue, std::span<rte_mbuf*> pkts);
 
     [[nodiscard]] std::uint16_t port_id() const { return port_id_; }

@@ -181,6 +181,10 @@ RunResult BackgroundProcess::finish() {
     return result_;
 }
 
+std::string BackgroundProcess::output_so_far() const {
+    return finished_ ? result_.output : read_file(output_path_);
+}
+
 RunResult BackgroundProcess::kill_and_wait() {
     if (!state_->reaped) {
         kill_group_and_reap(state_->pid, &state_->status);
@@ -206,6 +210,10 @@ RunResult BackgroundProcess::wait(Duration timeout) {
 // ----------------------------------------------------------------- TapNetns
 
 int TapNetns::cleanup_stale_namespaces() {
+    return cleanup_stale_namespaces(g_process_start);
+}
+
+int TapNetns::cleanup_stale_namespaces(std::time_t created_before) {
     DIR* d = ::opendir("/run/netns");
     if (d == nullptr) return 0;
     std::vector<std::string> stale;
@@ -220,7 +228,7 @@ int TapNetns::cleanup_stale_namespaces() {
         if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;
         struct stat st {};
         if (::stat(("/run/netns/" + name).c_str(), &st) != 0) continue;
-        if (st.st_mtime > g_process_start) continue;
+        if (st.st_mtime >= created_before) continue;
         stale.push_back(name);
     }
     ::closedir(d);
@@ -265,8 +273,16 @@ Result<std::unique_ptr<TapNetns>, std::string> TapNetns::create(const TapNetnsCo
                       "ip link set netns");
         !r)
         return unexpected(r.error());
-    // 4. Address and link up; no IPv6 so the only traffic is what a test causes.
-    std::string setup = "set -e; ip link set lo up; ";
+    // 4. A MAC of its own (net_tap gives the kernel side the port's MAC, and
+    //    two stations with one address confuse everyone), an address, link
+    //    up; no IPv6 so the only traffic is what a test causes.
+    rte_ether_addr mac = t->port_->mac();
+    mac.addr_bytes[0] = static_cast<std::uint8_t>((mac.addr_bytes[0] | 0x02) & ~0x01);
+    mac.addr_bytes[5] ^= 0x01;
+    char mac_str[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac_str, sizeof mac_str, &mac);
+    std::string setup =
+        "set -e; ip link set lo up; ip link set dev " + t->iface_ + " address " + mac_str + "; ";
     if (config.disable_ipv6) {
         setup += "sysctl -qw net.ipv6.conf." + t->iface_ + ".disable_ipv6=1; ";
     }

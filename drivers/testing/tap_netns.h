@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -63,6 +64,8 @@ class BackgroundProcess {
 
     [[nodiscard]] pid_t pid() const { return state_->pid; }
     [[nodiscard]] bool running();
+    // What it has written so far (stdout and stderr).
+    [[nodiscard]] std::string output_so_far() const;
     // SIGTERM (then SIGKILL after a grace period) and reap; returns the status.
     RunResult kill_and_wait();
     // Waits for a normal exit (up to timeout); -1 exit status if still running.
@@ -105,9 +108,13 @@ class TapNetns {
     [[nodiscard]] Result<std::unique_ptr<BackgroundProcess>, std::string> spawn(
         std::string_view cmd);
 
-    // Deletes l45-<pid>-<n> namespaces of dead processes (best-effort);
-    // returns how many were deleted. Called by create().
+    // Deletes l45-<pid>-<n> namespaces of dead processes created before
+    // this process started (best-effort); returns how many were deleted.
+    // Called by create().
     static int cleanup_stale_namespaces();
+    // The same with an explicit cut-off (the nsfs inode's time is the
+    // namespace's creation time and cannot be changed, so tests use this).
+    static int cleanup_stale_namespaces(std::time_t created_before);
 
   private:
     TapNetns() = default;

@@ -97,6 +97,12 @@ void Interface::receive(Instant now, MbufPtr m) {
         ++counters_.rx_not_for_us;
         return;
     }
+    if (rte_is_multicast_ether_addr(&eth->src)) {
+        // A group address is never a station's source; answering one would
+        // flood the reply (and it is a classic amplification trick).
+        ++counters_.rx_bad_src_mac;
+        return;
+    }
     if (eth->is_vlan_tagged()) {
         // No 802.1Q termination in l45: the NIC strips tags or the port is untagged.
         ++counters_.rx_vlan_dropped;

@@ -182,7 +182,11 @@ std::uint16_t Connection::effective_mss() const {
 // OPEN (RFC 9293 §3.10.1)
 
 void Connection::listen(const Endpoint& local) {
+    const bool forced = tcb_.has_forced_iss;
+    const std::uint32_t forced_iss = tcb_.forced_iss;
     reset_to_closed();
+    tcb_.has_forced_iss = forced;
+    tcb_.forced_iss = forced_iss;
     tcb_.state = State::kListen;
     tcb_.tuple.local = local;
     tcb_.passive = true;
@@ -366,9 +370,19 @@ bool Connection::segment_acceptable(const TcpRepr& seg) const {
            seq_in_range(t.rcv_nxt, seg.seq + (len - 1), t.rcv_nxt + wnd);
 }
 
-void Connection::on_segment_synchronized(Instant now, const TcpRepr& seg, MbufPtr m,
+void Connection::on_segment_synchronized(Instant now, const TcpRepr& seg_in, MbufPtr m,
                                          std::uint32_t payload_offset) {
     auto& t = tcb_;
+    // Simultaneous open (§3.10.7.3 figure 8, line 6): the peer's SYN,ACK
+    // repeats its SYN (seq = IRS). Its SYN is already counted in RCV.NXT, so
+    // take it as the ACK that completes our SYN-RECEIVED (Linux does the
+    // same) rather than failing the sequence check.
+    TcpRepr seg = seg_in;
+    if (t.state == State::kSynReceived && !t.passive && seg.syn() && seg.ack_flag() &&
+        seg.seq == t.irs && seg.payload_len == 0) {
+        seg.flags = static_cast<std::uint8_t>(seg.flags & ~flags::kSyn);
+        seg.seq = t.irs + 1;
+    }
     const auto& ts = seg.options.timestamps;
     // RFC 7323 §3.2: once negotiated, a non-RST segment without TSopt
     // SHOULD be dropped silently.
@@ -422,7 +436,8 @@ void Connection::on_segment_synchronized(Instant now, const TcpRepr& seg, MbufPt
     const SeqNum wnd_right = t.rcv_nxt + rcv_wnd();
     if (data_seq + data_len > wnd_right) {
         data_len = data_seq < wnd_right ? seq_dist(data_seq, wnd_right) : 0;
-        fin = false;  // the FIN lies beyond the window
+        fin = false;       // the FIN lies beyond the window
+        t.ack_now = true;  // tell the sender where the window ends
     }
 
     // Second, check the RST bit (RFC 5961 §3.2 replaces RFC 793's rule).

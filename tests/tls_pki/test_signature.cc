@@ -342,7 +342,7 @@ INSTANTIATE_TEST_SUITE_P(
                           2048,
                           {S::rsa_pss_rsae_sha256, S::rsa_pss_rsae_sha384, S::rsa_pss_rsae_sha512}},
                       KeyCase{"Ed25519", "ED25519", nullptr, 0, {S::ed25519}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // §4.4.3 / §4.2.3: a scheme that does not fit the key is illegal_parameter,
 // both when we sign and when the peer claims it.

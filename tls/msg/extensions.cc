@@ -214,8 +214,9 @@ TlsResult<ServerNameExt> ServerNameExt::parse(ByteSpan body) {
     if (!r.u16_prefixed(list) || !r.empty() || list.empty()) return decode_error();
     std::uint8_t name_type = 0;
     Reader host;
+    // HostName is opaque<1..2^16-1>: an empty name is a syntax error.
     if (!list.u8(name_type) || name_type != 0 /* host_name */ || !list.u16_prefixed(host) ||
-        !list.empty())
+        host.empty() || !list.empty())
         return decode_error();
     const std::string_view name = as_chars(host.rest());
     if (!is_valid_sni_host_name(name)) return fail(Alert::unrecognized_name);

@@ -50,11 +50,13 @@ class ListView {
         using value_type = typename Codec::Entry;
         using difference_type = std::ptrdiff_t;
         using pointer = const value_type*;
-        using reference = const value_type&;
+        // By value: entries are a few spans, and `*list.begin()` must not
+        // return a reference into a temporary iterator.
+        using reference = value_type;
 
         iterator() = default;
         explicit iterator(ByteSpan rest) : rest_(rest) { advance(); }
-        reference operator*() const { return cur_; }
+        value_type operator*() const { return cur_; }
         pointer operator->() const { return &cur_; }
         iterator& operator++() {
             advance();
@@ -237,7 +239,7 @@ enum class ExtensionPermission : std::uint8_t {
 
 // server_name in ClientHello (RFC 6066 §3). We accept exactly one entry of
 // type host_name, as OpenSSL and BoringSSL do (anything else ->
-// decode_error). The name must be a DNS host name as RFC 6066 requires: 1..255
+// decode_error, as is an empty name). The name must be a DNS host name as RFC 6066 requires: 1..255
 // bytes of dot-separated labels of 1..63 [A-Za-z0-9_-], no trailing dot, not
 // an IPv4 literal -> else unrecognized_name (what OpenSSL/BoringSSL send for
 // an over-long name or an embedded NUL).
