@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -24,7 +25,7 @@ using drivers::testing::TapNetns;
 // l45 on the tap, served by a thread of its own while the test body drives
 // the kernel side. Counters are read only after stop() (single owner).
 class KernelPeer : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto tap = TapNetns::create();
         ASSERT_TRUE(tap) << tap.error();
@@ -33,8 +34,8 @@ protected:
         c.mac = apps::stack_mac(tap_->port());
         c.ip = *net::Ipv4Addr::parse(tap_->local_ip());
         c.prefix_len = 24;
-        iface_ = std::make_unique<net::Interface>(c, tap_->port().mempool(),
-                                                  tap_->port().tx_offloads());
+        iface_ =
+            std::make_unique<net::Interface>(c, tap_->port().mempool(), tap_->port().tx_offloads());
         iface_->start(MonotonicClock::now());
         loop_ = std::thread([this] {
             while (!stop_.load(std::memory_order_relaxed))
@@ -43,6 +44,13 @@ protected:
     }
     void TearDown() override {
         stop();
+        if (HasFailure() && iface_) {
+            iface_->counters().for_each([](std::string_view name, std::uint64_t v) {
+                if (v)
+                    std::fprintf(stderr, "  %.*s = %llu\n", static_cast<int>(name.size()),
+                                 name.data(), static_cast<unsigned long long>(v));
+            });
+        }
         iface_.reset();
         tap_.reset();  // deletes the namespace even when the test failed
     }

@@ -29,17 +29,19 @@ struct TwoStacks {
             return;
         }
         wire = std::move(*w);
-        a = make(wire->a(), net::Ipv4Addr::from_octets(198, 18, 0, 1), arp);
-        b = make(wire->b(), net::Ipv4Addr::from_octets(198, 18, 0, 2), arp);
+        a = make(wire->a(), 1, arp);
+        b = make(wire->b(), 2, arp);
         a->start(clock.now());
         b->start(clock.now());
     }
 
-    static std::unique_ptr<net::Interface> make(drivers::Port& port, net::Ipv4Addr ip,
+    // Host n of the wire: 02:00:00:00:00:0n at 198.18.0.n (ring ports carry
+    // every frame whatever its MAC, and have none of their own).
+    static std::unique_ptr<net::Interface> make(drivers::Port& port, std::uint8_t n,
                                                 const net::ArpConfig& arp) {
         net::InterfaceConfig c;
-        c.mac = port.mac();
-        c.ip = ip;
+        c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, n}};
+        c.ip = net::Ipv4Addr::from_octets(198, 18, 0, n);
         c.prefix_len = 24;
         c.arp = arp;
         return std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
@@ -62,10 +64,12 @@ TEST(WireL3, ResolveAndPing) {
     for (int i = 0; i < kPings; ++i) {
         auto r = s.a->send_ipv4(s.clock.now(), s.b->address(), 1,
                                 test::make_echo_request(s.wire->a().mempool(), 7, i, 56));
-        ASSERT_TRUE(r.has_value());
-        for (int k = 0; k < 3; ++k) s.step();
+        ASSERT_TRUE(r.has_value()) << "send_ipv4 error " << static_cast<int>(r.error());
+        for (int k = 0; k < 3; ++k)
+            s.step();
     }
-    for (int k = 0; k < 20; ++k) s.step();
+    for (int k = 0; k < 20; ++k)
+        s.step();
 
     // A learnt B by ARP (one request), B learnt A from that request.
     EXPECT_EQ(s.a->counters().arp_requests_out, 1u);
@@ -78,36 +82,32 @@ TEST(WireL3, ResolveAndPing) {
 }
 
 TEST(WireL3, ArpRetriesResolveUnderTwentyPercentLoss) {
-    drivers::WireConfig config;
-    config.a_to_b.drop_rate = 0.20;
-    config.b_to_a.drop_rate = 0.20;
-    config.seed = 0x145;
-    net::ArpConfig arp;
-    arp.retry_interval = 100ms;
-    arp.max_retries = 10;
-    TwoStacks s(config, arp);
-    ASSERT_TRUE(s.wire);
-
-    constexpr int kPings = 200;
-    for (int i = 0; i < kPings; ++i) {
+    // Thirty independent pairs, each with its own seed: every one resolves,
+    // and the loss makes some of them need retries.
+    constexpr int kPairs = 30;
+    int needed_retries = 0;
+    for (int seed = 1; seed <= kPairs; ++seed) {
+        drivers::WireConfig config;
+        config.a_to_b.drop_rate = 0.20;
+        config.b_to_a.drop_rate = 0.20;
+        config.seed = static_cast<std::uint64_t>(seed);
+        net::ArpConfig arp;
+        arp.gratuitous_at_start = false;  // resolution must come from requests
+        arp.retry_interval = 100ms;
+        arp.max_retries = 10;
+        TwoStacks s(config, arp);
+        ASSERT_TRUE(s.wire);
         (void)s.a->send_ipv4(s.clock.now(), s.b->address(), 1,
-                             test::make_echo_request(s.wire->a().mempool(), 9, i, 32));
-        for (int k = 0; k < 5; ++k) s.step(10ms);
+                             test::make_echo_request(s.wire->a().mempool(), 9, 1, 32));
+        for (int k = 0; k < 300; ++k)
+            s.step(10ms);
+        const auto& ca = s.a->counters();
+        EXPECT_NE(s.a->arp().lookup(s.clock.now(), s.b->address()), nullptr) << "seed " << seed;
+        EXPECT_EQ(ca.arp_resolve_failed, 0u) << "seed " << seed;
+        EXPECT_EQ(ca.arp_hold_dropped, 0u) << "seed " << seed;
+        if (ca.arp_requests_out > 1) ++needed_retries;
     }
-    for (int k = 0; k < 200; ++k) s.step(10ms);
-
-    const auto& ca = s.a->counters();
-    const auto& cb = s.b->counters();
-    // The wire really lost frames, ARP needed more than one request...
-    EXPECT_GT(s.wire->a_to_b()->counters().dropped, 0u);
-    EXPECT_GT(s.wire->b_to_a()->counters().dropped, 0u);
-    EXPECT_GE(ca.arp_requests_out + cb.arp_requests_out, 1u);
-    // ...and still resolved: A never gave up, and echo traffic flowed both ways.
-    EXPECT_EQ(ca.arp_resolve_failed, 0u);
-    EXPECT_GT(cb.icmp_echo_replies_out, static_cast<unsigned>(kPings / 2));
-    EXPECT_GT(ca.icmp_rx, static_cast<unsigned>(kPings / 2));
-    // With 20% loss per direction about 64% of round trips survive.
-    EXPECT_LT(ca.icmp_rx, static_cast<unsigned>(kPings));
+    EXPECT_GT(needed_retries, 0);
 }
 
 TEST(WireL3, ArpGivesUpWhenThePeerIsSilentAndFreesHeldPackets) {
@@ -116,6 +116,7 @@ TEST(WireL3, ArpGivesUpWhenThePeerIsSilentAndFreesHeldPackets) {
     net::ArpConfig arp;
     arp.retry_interval = 100ms;
     arp.max_retries = 3;
+    arp.gratuitous_at_start = false;  // B's announcement would resolve A's entry (RFC 826 merge)
     TwoStacks s(config, arp);
     ASSERT_TRUE(s.wire);
     rte_mempool* pool = s.wire->a().mempool();
@@ -123,7 +124,8 @@ TEST(WireL3, ArpGivesUpWhenThePeerIsSilentAndFreesHeldPackets) {
     for (int i = 0; i < 3; ++i)
         (void)s.a->send_ipv4(s.clock.now(), s.b->address(), 1,
                              test::make_echo_request(pool, 1, i, 8));
-    for (int k = 0; k < 100; ++k) s.step(10ms);
+    for (int k = 0; k < 100; ++k)
+        s.step(10ms);
     EXPECT_EQ(s.a->counters().arp_requests_out, 4u);  // first + 3 retries
     EXPECT_EQ(s.a->counters().arp_resolve_failed, 1u);
     EXPECT_EQ(s.a->counters().arp_hold_dropped, 3u);
