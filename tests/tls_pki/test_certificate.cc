@@ -110,6 +110,15 @@ TEST_F(Verifier, WrongHostIsBadCertificate) {
     }
 }
 
+TEST_F(Verifier, HostWithNulIsRefused) {
+    const auto v = verifier_for(*pki_, kT0 + kDay);
+    EXPECT_EQ(alert_of(run(v, chain_of(pki_->chain_pem), std::string_view("198.18.0.1\0x", 12))),
+              Alert::internal_error);
+    EXPECT_EQ(
+        alert_of(run(v, chain_of(pki_->chain_pem), std::string_view("server.l45.test\0x", 17))),
+        Alert::internal_error);
+}
+
 TEST_F(Verifier, ExpiredAndNotYetValid) {
     const Chain chain = chain_of(pki_->chain_pem);
     EXPECT_EQ(alert_of(run(verifier_for(*pki_, kT0 + 365 * kDay + 1), chain, "server.l45.test")),

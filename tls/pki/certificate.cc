@@ -291,6 +291,9 @@ TlsResult<PublicKey> CertificateVerifier::verify(std::span<const ByteSpan> chain
         X509_VERIFY_PARAM_set_auth_level(param, auth_level_);
         if (time_) X509_VERIFY_PARAM_set_time(param, *time_);
         if (!host.empty()) {
+            // The name we dialled is our own input; an embedded NUL would
+            // make the C-string IP parser see a different name.
+            if (host.find('\0') != std::string_view::npos) return internal();
             const std::string host_z(host);  // the IP parser wants a C string
             ossl::Ptr<ASN1_OCTET_STRING> ip(a2i_IPADDRESS(host_z.c_str()));
             ossl::clear_errors();

@@ -1,0 +1,435 @@
+// The per-lcore TCP stack. See stack.h.
+#include "stack/tcp/stack.h"
+
+#include <rte_mbuf.h>
+
+#include <algorithm>
+
+namespace l45::tcp {
+
+namespace {
+constexpr std::uint32_t kEmpty = 0xffffffffu;
+constexpr std::uint16_t kEphemeralFirst = 49152;  // RFC 6335 §6
+constexpr std::uint32_t kEphemeralCount = 65536 - kEphemeralFirst;
+}  // namespace
+
+const char* to_string(TcpError e) {
+    switch (e) {
+        case TcpError::kNoSuchConnection:
+            return "no such connection";
+        case TcpError::kTableFull:
+            return "connection table full";
+        case TcpError::kPortInUse:
+            return "port in use";
+        case TcpError::kNoPort:
+            return "no free local port";
+        case TcpError::kListenTableFull:
+            return "listen table full";
+    }
+    return "?";
+}
+
+struct TcpStack::Slot {
+    explicit Slot(const TcpEnv& env) : conn(env) {}
+    Connection conn;
+    std::uint32_t generation = 1;
+    bool in_use = false;
+    bool hashed = false;
+    bool known_to_app = false;  // on_accept/on_connected delivered
+    bool closed_notified = false;
+    bool embryo = false;  // passive and not yet accepted: counts against the backlog
+    bool dirty = false;
+    std::uint16_t listen_port = 0;
+};
+
+bool EphemeralPortChooser::choose(const TcpStack& stack, const FourTuple& tuple,
+                                  std::uint16_t& out_port) {
+    for (std::uint32_t i = 0; i < kEphemeralCount; ++i) {
+        const auto port =
+            static_cast<std::uint16_t>(kEphemeralFirst + (next_ + i) % kEphemeralCount);
+        FourTuple t = tuple;
+        t.local.port = port;
+        if (!stack.in_use(t)) {
+            next_ = static_cast<std::uint16_t>((next_ + i + 1) % kEphemeralCount);
+            out_port = port;
+            return true;
+        }
+    }
+    return false;
+}
+
+TcpStack::TcpStack(const TcpStackConfig& config, SegmentSink& sink, rte_mempool* pool,
+                   Random& random, TcpHandler& handler)
+    : config_(config),
+      isn_(random),
+      handler_(handler),
+      timers_(config.max_connections),
+      dirty_(std::make_unique<std::uint32_t[]>(config.max_connections)) {
+    env_.config = &config_.tcp;
+    env_.sink = &sink;
+    env_.pool = pool;
+    env_.isn = &isn_;
+    env_.counters = &counters_;
+    env_.challenge_limiter = &limiter_;
+    const std::uint32_t n = config_.max_connections;
+    slots_ = std::make_unique<std::unique_ptr<Slot>[]>(n);
+    free_ = std::make_unique<std::uint32_t[]>(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        slots_[i] = std::make_unique<Slot>(env_);
+        free_[num_free_++] = n - 1 - i;
+    }
+    std::uint32_t table_size = 16;
+    while (table_size < 2 * n)
+        table_size *= 2;
+    table_ = std::make_unique<std::uint32_t[]>(table_size);
+    std::fill_n(table_.get(), table_size, kEmpty);
+    table_mask_ = table_size - 1;
+    listeners_ = std::make_unique<Listener[]>(config_.max_listeners);
+}
+
+TcpStack::~TcpStack() = default;
+
+// --- the 4-tuple table: linear probing, backward-shift deletion ---
+
+std::uint64_t TcpStack::hash(const FourTuple& t) const {
+    // Keyed, so a peer cannot aim collisions at one bucket.
+    return isn_.keyed(2, t.local.addr, t.local.port, t.remote.addr, t.remote.port, 0);
+}
+
+std::uint32_t TcpStack::lookup(const FourTuple& tuple) const {
+    for (std::uint32_t i = static_cast<std::uint32_t>(hash(tuple)) & table_mask_;;
+         i = (i + 1) & table_mask_) {
+        const std::uint32_t s = table_[i];
+        if (s == kEmpty) return kEmpty;
+        if (slots_[s]->conn.tuple() == tuple) return s;
+    }
+}
+
+void TcpStack::hash_insert(std::uint32_t slot) {
+    std::uint32_t i = static_cast<std::uint32_t>(hash(slots_[slot]->conn.tuple())) & table_mask_;
+    while (table_[i] != kEmpty)
+        i = (i + 1) & table_mask_;
+    table_[i] = slot;
+    slots_[slot]->hashed = true;
+}
+
+void TcpStack::hash_remove(std::uint32_t slot) {
+    Slot& s = *slots_[slot];
+    if (!s.hashed) return;
+    s.hashed = false;
+    std::uint32_t i = static_cast<std::uint32_t>(hash(s.conn.tuple())) & table_mask_;
+    while (table_[i] != slot) {
+        if (table_[i] == kEmpty) return;  // not found (cannot happen)
+        i = (i + 1) & table_mask_;
+    }
+    // Backward shift: move later entries of the run into the hole when their
+    // home bucket does not lie cyclically in (hole, j].
+    std::uint32_t hole = i;
+    for (std::uint32_t j = (i + 1) & table_mask_; table_[j] != kEmpty; j = (j + 1) & table_mask_) {
+        const std::uint32_t home =
+            static_cast<std::uint32_t>(hash(slots_[table_[j]]->conn.tuple())) & table_mask_;
+        const bool home_in_range =
+            hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!home_in_range) {
+            table_[hole] = table_[j];
+            hole = j;
+        }
+    }
+    table_[hole] = kEmpty;
+}
+
+bool TcpStack::in_use(const FourTuple& tuple) const {
+    return lookup(tuple) != kEmpty;
+}
+
+std::uint32_t TcpStack::alloc_slot() {
+    if (num_free_ == 0) {
+        // Reclaim a TIME-WAIT connection (RFC 9293 §3.4.2 lets the 2 MSL
+        // wait be cut short when resources run out; RFC 6191 for the safety
+        // of reuse with timestamps). O(n), but only when the table is full.
+        for (std::uint32_t i = 0; i < config_.max_connections; ++i) {
+            Slot& s = *slots_[i];
+            if (s.in_use && s.conn.state() == State::kTimeWait) {
+                free_slot(i);
+                break;
+            }
+        }
+        if (num_free_ == 0) return kEmpty;
+    }
+    const std::uint32_t slot = free_[--num_free_];
+    Slot& s = *slots_[slot];
+    s.in_use = true;
+    s.known_to_app = s.closed_notified = s.embryo = s.dirty = false;
+    s.listen_port = 0;
+    ++num_in_use_;
+    return slot;
+}
+
+void TcpStack::free_slot(std::uint32_t slot) {
+    Slot& s = *slots_[slot];
+    if (!s.in_use) return;
+    if (s.embryo) {
+        if (Listener* l = find_listener(s.listen_port)) --l->pending;
+        s.embryo = false;
+    }
+    hash_remove(slot);
+    timers_.remove(slot);
+    s.conn.reset_to_closed();
+    s.in_use = false;
+    ++s.generation;
+    free_[num_free_++] = slot;
+    --num_in_use_;
+}
+
+TcpStack::Listener* TcpStack::find_listener(std::uint16_t port) {
+    for (std::uint32_t i = 0; i < config_.max_listeners; ++i)
+        if (listeners_[i].active && listeners_[i].port == port) return &listeners_[i];
+    return nullptr;
+}
+
+Connection* TcpStack::get(ConnId id) const {
+    if (id.index >= config_.max_connections) return nullptr;
+    Slot& s = *slots_[id.index];
+    if (!s.in_use || s.generation != id.generation) return nullptr;
+    return &s.conn;
+}
+
+const Connection* TcpStack::find(ConnId id) const {
+    return get(id);
+}
+
+// --- input ---
+
+void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, MbufPtr m,
+                          bool checksum_verified) {
+    last_now_ = now;
+    ++counters_.segments_in;
+    if (!m) return;
+    const std::uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+        ++counters_.bad_checksum;
+        return;
+    }
+    // The header must lie in the first segment (NICs put it there).
+    auto parsed = TcpRepr::parse_header(first_segment(m.get()), m->pkt_len);
+    if (!parsed) {
+        if (parsed.error() == TcpParseError::kBadOption)
+            ++counters_.bad_option;
+        else
+            ++counters_.bad_header;
+        return;
+    }
+    if (!checksum_verified && l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+        !tcp_checksum_ok(src, dst, m.get())) {
+        ++counters_.bad_checksum;
+        return;
+    }
+    const TcpRepr& seg = *parsed;
+    const auto payload_offset = static_cast<std::uint32_t>(seg.header_len());
+    const FourTuple tuple{{dst, seg.dst_port}, {src, seg.src_port}};
+    std::uint32_t slot = lookup(tuple);
+    if (slot == kEmpty) {
+        Listener* l = find_listener(seg.dst_port);
+        const bool is_syn = seg.syn() && !seg.ack_flag() && !seg.rst();
+        if (l != nullptr && is_syn && dst == config_.local_addr) {
+            if (l->pending >= l->backlog) {
+                // RFC 4987 SYN cookies would answer here; for now, drop.
+                ++counters_.syn_backlog_drops;
+                return;
+            }
+            slot = alloc_slot();
+            if (slot == kEmpty) {
+                ++counters_.table_full;
+                return;
+            }
+            Slot& s = *slots_[slot];
+            s.conn.listen(Endpoint{dst, seg.dst_port});
+            s.embryo = true;
+            s.listen_port = l->port;
+            ++l->pending;
+            s.conn.on_segment(now, src, dst, seg, std::move(m), payload_offset);
+            if (s.conn.state() == State::kSynReceived) hash_insert(slot);
+            after_activity(now, slot);
+            flush_dirty(now);
+            return;
+        }
+        if (l != nullptr && !seg.rst() && !seg.ack_flag()) return;  // LISTEN drops the rest
+        // §3.10.7.1 (CLOSED) and §3.10.7.2 (an ACK to a listener): reset.
+        ++counters_.no_connection;
+        TcpRepr rst;
+        if (reset_for(seg, rst)) (void)send_bare_segment(env_, now, dst, src, rst);
+        return;
+    }
+    slots_[slot]->conn.on_segment(now, src, dst, seg, std::move(m), payload_offset);
+    after_activity(now, slot);
+    flush_dirty(now);
+}
+
+void TcpStack::poll(Instant now) {
+    last_now_ = now;
+    while (!timers_.empty() && timers_.top_deadline() <= now) {
+        const std::uint32_t slot = timers_.top_slot();
+        timers_.remove(slot);
+        slots_[slot]->conn.poll(now);
+        after_activity(now, slot);
+    }
+    flush_dirty(now);
+}
+
+Instant TcpStack::poll_at() const {
+    if (num_dirty_ > 0) return Instant::min();
+    return timers_.top_deadline();
+}
+
+void TcpStack::mark_dirty(std::uint32_t slot) {
+    Slot& s = *slots_[slot];
+    if (s.dirty) return;
+    s.dirty = true;
+    dirty_[num_dirty_++] = slot;
+}
+
+void TcpStack::flush_dirty(Instant now) {
+    // Callbacks may dirty more slots while we flush; each slot is listed once.
+    for (std::uint32_t i = 0; i < num_dirty_; ++i) {
+        const std::uint32_t slot = dirty_[i];
+        Slot& s = *slots_[slot];
+        s.dirty = false;
+        if (!s.in_use) continue;
+        s.conn.poll(now);
+        after_activity(now, slot);
+    }
+    num_dirty_ = 0;
+}
+
+void TcpStack::after_activity(Instant now, std::uint32_t slot) {
+    Slot& s = *slots_[slot];
+    // Bounded: each round delivers events, which may queue output that the
+    // next round sends (and which may raise new events).
+    for (int round = 0; round < 4 && s.in_use; ++round) {
+        const std::uint8_t ev = s.conn.take_events();
+        const ConnId id{slot, s.generation};
+        if (ev & event::kConnected) {
+            s.known_to_app = true;
+            if (s.embryo) {
+                s.embryo = false;
+                if (Listener* l = find_listener(s.listen_port)) --l->pending;
+                handler_.on_accept(id, s.listen_port);
+            } else {
+                handler_.on_connected(id);
+            }
+        }
+        if (!s.in_use || s.generation != id.generation) return;
+        if ((ev & event::kReadable) && s.known_to_app) handler_.on_readable(id);
+        if ((ev & event::kWritable) && s.known_to_app) handler_.on_writable(id);
+        if ((ev & event::kClosed) && !s.closed_notified) {
+            s.closed_notified = true;
+            if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
+        }
+        if (!s.in_use || s.generation != id.generation) return;
+        if (!s.conn.wants_output() || s.conn.state() == State::kClosed) break;
+        s.conn.poll(now);
+    }
+    // CLOSED, or an embryo that never left LISTEN: the slot is free again.
+    if (s.conn.state() == State::kClosed || s.conn.state() == State::kListen) {
+        free_slot(slot);
+        return;
+    }
+    if (!s.hashed) hash_insert(slot);
+    timers_.update(slot, s.conn.poll_at());
+}
+
+// --- application API ---
+
+Result<void, TcpError> TcpStack::listen(std::uint16_t port, std::uint32_t backlog) {
+    if (find_listener(port) != nullptr) return unexpected(TcpError::kPortInUse);
+    for (std::uint32_t i = 0; i < config_.max_listeners; ++i) {
+        Listener& l = listeners_[i];
+        if (!l.active) {
+            l = Listener{port, backlog, 0, true};
+            return {};
+        }
+    }
+    return unexpected(TcpError::kListenTableFull);
+}
+
+void TcpStack::unlisten(std::uint16_t port) {
+    if (Listener* l = find_listener(port)) l->active = false;
+}
+
+Result<ConnId, TcpError> TcpStack::connect(Instant now, net::Ipv4Addr dst, std::uint16_t dst_port) {
+    last_now_ = now;
+    FourTuple tuple{{config_.local_addr, 0}, {dst, dst_port}};
+    if (!chooser_->choose(*this, tuple, tuple.local.port)) return unexpected(TcpError::kNoPort);
+    if (in_use(tuple)) return unexpected(TcpError::kPortInUse);
+    const std::uint32_t slot = alloc_slot();
+    if (slot == kEmpty) {
+        ++counters_.table_full;
+        return unexpected(TcpError::kTableFull);
+    }
+    Slot& s = *slots_[slot];
+    s.known_to_app = true;  // the caller holds the handle from here
+    s.conn.connect(now, tuple);
+    hash_insert(slot);
+    const ConnId id{slot, s.generation};
+    timers_.update(slot, s.conn.poll_at());
+    return id;
+}
+
+std::uint32_t TcpStack::send(ConnId id, ByteSpan data) {
+    Connection* c = get(id);
+    if (c == nullptr) return 0;
+    const std::uint32_t n = c->send(data);
+    if (c->wants_output()) mark_dirty(id.index);
+    return n;
+}
+
+bool TcpStack::send_mbuf(ConnId id, MbufPtr& m, std::uint32_t offset, std::uint32_t len) {
+    Connection* c = get(id);
+    if (c == nullptr) return false;
+    const bool ok = c->send_mbuf(m, offset, len);
+    if (c->wants_output()) mark_dirty(id.index);
+    return ok;
+}
+
+std::uint32_t TcpStack::recv(ConnId id, MutableByteSpan out) {
+    Connection* c = get(id);
+    if (c == nullptr) return 0;
+    const std::uint32_t n = c->recv(out);
+    if (c->wants_output()) mark_dirty(id.index);
+    return n;
+}
+
+ByteSpan TcpStack::peek(ConnId id) const {
+    const Connection* c = get(id);
+    return c ? c->peek() : ByteSpan{};
+}
+
+void TcpStack::consume(ConnId id, std::uint32_t n) {
+    Connection* c = get(id);
+    if (c == nullptr) return;
+    c->consume(n);
+    if (c->wants_output()) mark_dirty(id.index);
+}
+
+void TcpStack::shutdown(ConnId id) {
+    Connection* c = get(id);
+    if (c == nullptr) return;
+    c->shutdown();
+    mark_dirty(id.index);
+}
+
+void TcpStack::close(ConnId id) {
+    Connection* c = get(id);
+    if (c == nullptr) return;
+    c->close(last_now_);
+    mark_dirty(id.index);
+}
+
+void TcpStack::abort(ConnId id) {
+    Connection* c = get(id);
+    if (c == nullptr) return;
+    c->abort(last_now_);
+    mark_dirty(id.index);
+}
+
+}  // namespace l45::tcp

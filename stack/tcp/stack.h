@@ -1,0 +1,172 @@
+// The per-lcore TCP stack: a fixed table of connections keyed by 4-tuple,
+// a listen table, the timers, and an event-driven application API.
+//
+// Read first: RFC 9293 §3.10 (user calls and what they do per state),
+// §3.10.7.1 (segments that match no connection get a reset), §3.4.2-3.4.3
+// (TIME-WAIT and reuse), RFC 6056 (ephemeral port choice; the chooser is
+// pluggable so an RSS-aware one can keep replies on this lcore).
+//
+// Model: smoltcp's Interface::poll(now) / poll_at(). Input comes through
+// on_segment (from the L3 adapter), time through poll(now); application
+// calls buffer work that the next poll (or the end of the current callback
+// dispatch) sends. Callbacks run inside on_segment/poll; they may call back
+// into the stack. Nothing here allocates after construction except mbufs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "stack/base/random.h"
+#include "stack/base/result.h"
+#include "stack/tcp/connection.h"
+#include "stack/tcp/isn.h"
+#include "stack/tcp/timer_heap.h"
+
+namespace l45::tcp {
+
+// A handle to a connection: the slot plus a generation, so a handle kept
+// after the connection closed never reaches its successor.
+struct ConnId {
+    std::uint32_t index = 0xffffffffu;
+    std::uint32_t generation = 0;
+    [[nodiscard]] bool valid() const { return index != 0xffffffffu; }
+    friend constexpr bool operator==(const ConnId&, const ConnId&) = default;
+};
+
+enum class TcpError : std::uint8_t {
+    kNoSuchConnection,
+    kTableFull,
+    kPortInUse,
+    kNoPort,
+    kListenTableFull,
+};
+[[nodiscard]] const char* to_string(TcpError e);
+
+class TcpHandler {
+  public:
+    virtual ~TcpHandler() = default;
+    // A passive connection reached ESTABLISHED (no accept queue to drain).
+    virtual void on_accept(ConnId, std::uint16_t /*listen_port*/) {}
+    virtual void on_connected(ConnId) {}
+    virtual void on_readable(ConnId) {}
+    virtual void on_writable(ConnId) {}
+    // Once per connection the application knew of; the handle is dead after.
+    virtual void on_closed(ConnId, CloseReason) {}
+};
+
+class TcpStack;
+
+// Picks the local port of an active open (RFC 6056). Returns false when no
+// port is free for this destination.
+class PortChooser {
+  public:
+    virtual ~PortChooser() = default;
+    [[nodiscard]] virtual bool choose(const TcpStack& stack, const FourTuple& tuple_without_port,
+                                      std::uint16_t& out_port) = 0;
+};
+
+// RFC 6056 §3.3.4-like: a keyed start in the ephemeral range, then linear.
+class EphemeralPortChooser final : public PortChooser {
+  public:
+    [[nodiscard]] bool choose(const TcpStack& stack, const FourTuple& tuple,
+                              std::uint16_t& out_port) override;
+
+  private:
+    std::uint16_t next_ = 0;
+};
+
+struct TcpStackConfig {
+    TcpConfig tcp;
+    net::Ipv4Addr local_addr;
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_listeners = 16;
+};
+
+class TcpStack {
+  public:
+    TcpStack(const TcpStackConfig& config, SegmentSink& sink, rte_mempool* pool, Random& random,
+             TcpHandler& handler);
+    TcpStack(const TcpStack&) = delete;
+    TcpStack& operator=(const TcpStack&) = delete;
+    ~TcpStack();
+
+    // --- input and time ---
+    // m's data starts at the TCP header and pkt_len is the IP payload length.
+    // With checksum_verified (or RX_L4_CKSUM_GOOD on m) no software check.
+    void on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, MbufPtr m,
+                    bool checksum_verified = false);
+    void poll(Instant now);
+    // The next instant poll() has work (Instant::min() when output waits).
+    [[nodiscard]] Instant poll_at() const;
+
+    // --- application API ---
+    [[nodiscard]] Result<void, TcpError> listen(std::uint16_t port, std::uint32_t backlog);
+    void unlisten(std::uint16_t port);
+    [[nodiscard]] Result<ConnId, TcpError> connect(Instant now, net::Ipv4Addr dst,
+                                                   std::uint16_t dst_port);
+    [[nodiscard]] std::uint32_t send(ConnId id, ByteSpan data);
+    [[nodiscard]] bool send_mbuf(ConnId id, MbufPtr& m, std::uint32_t offset, std::uint32_t len);
+    [[nodiscard]] std::uint32_t recv(ConnId id, MutableByteSpan out);
+    [[nodiscard]] ByteSpan peek(ConnId id) const;
+    void consume(ConnId id, std::uint32_t n);
+    void shutdown(ConnId id);
+    void close(ConnId id);
+    void abort(ConnId id);
+
+    // --- observation ---
+    [[nodiscard]] const Connection* find(ConnId id) const;
+    [[nodiscard]] bool in_use(const FourTuple& tuple) const;
+    [[nodiscard]] std::uint32_t num_connections() const { return num_in_use_; }
+    [[nodiscard]] const TcpCounters& counters() const { return counters_; }
+    [[nodiscard]] const TcpStackConfig& config() const { return config_; }
+    void set_port_chooser(PortChooser* chooser) {
+        chooser_ = chooser ? chooser : &default_chooser_;
+    }
+
+  private:
+    struct Slot;
+    struct Listener {
+        std::uint16_t port = 0;
+        std::uint32_t backlog = 0;
+        std::uint32_t pending = 0;  // embryos (SYN-RECEIVED) not yet accepted
+        bool active = false;
+    };
+
+    [[nodiscard]] Connection* get(ConnId id) const;
+    [[nodiscard]] std::uint32_t lookup(const FourTuple& tuple) const;
+    void hash_insert(std::uint32_t slot);
+    void hash_remove(std::uint32_t slot);
+    [[nodiscard]] std::uint64_t hash(const FourTuple& tuple) const;
+    [[nodiscard]] std::uint32_t alloc_slot();
+    void free_slot(std::uint32_t slot);
+    [[nodiscard]] Listener* find_listener(std::uint16_t port);
+    void mark_dirty(std::uint32_t slot);
+    // Delivers events, sends queued output, refreshes the timer, frees the
+    // slot when the connection has closed.
+    void after_activity(Instant now, std::uint32_t slot);
+    void flush_dirty(Instant now);
+
+    TcpStackConfig config_;
+    TcpCounters counters_;
+    ChallengeAckLimiter limiter_;
+    IsnGenerator isn_;
+    TcpEnv env_;
+    TcpHandler& handler_;
+    EphemeralPortChooser default_chooser_;
+    PortChooser* chooser_ = &default_chooser_;
+    Instant last_now_{};
+
+    std::unique_ptr<std::unique_ptr<Slot>[]> slots_;
+    std::unique_ptr<std::uint32_t[]> free_;  // stack of free slot indices
+    std::uint32_t num_free_ = 0;
+    std::uint32_t num_in_use_ = 0;
+    std::unique_ptr<std::uint32_t[]> table_;  // open addressing, slot index or kEmpty
+    std::uint32_t table_mask_ = 0;
+    std::unique_ptr<Listener[]> listeners_;
+    TimerHeap timers_;
+    std::unique_ptr<std::uint32_t[]> dirty_;
+    std::uint32_t num_dirty_ = 0;
+};
+
+}  // namespace l45::tcp
