@@ -18,10 +18,11 @@ inline constexpr std::size_t kMaxSecretLen = 66;
 class Secret {
   public:
     Secret() = default;
-    explicit Secret(std::span<const std::uint8_t> bytes) { assign(bytes); }
-    Secret(const Secret& other) { assign(other.view()); }
+    // Bytes beyond kMaxSecretLen leave the secret empty (see assign).
+    explicit Secret(std::span<const std::uint8_t> bytes) { static_cast<void>(assign(bytes)); }
+    Secret(const Secret& other) { static_cast<void>(assign(other.view())); }
     Secret& operator=(const Secret& other) {
-        if (this != &other) assign(other.view());
+        if (this != &other) static_cast<void>(assign(other.view()));
         return *this;
     }
     ~Secret() { explicit_bzero(bytes_.data(), bytes_.size()); }
