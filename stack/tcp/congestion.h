@@ -48,6 +48,35 @@ class NewReno final : public CongestionControl {
     std::uint32_t bytes_acked_ = 0;  // RFC 5681 §3.1 byte counting in CA
 };
 
+// RFC 9438 CUBIC: cwnd follows W_cubic(t) = C*(t-K)^3 + W_max after a
+// loss (§4.2), never below the Reno-friendly estimate W_est (§4.3), with
+// multiplicative decrease beta = 0.7 (§4.6) and fast convergence (§4.7).
+// Slow start is the standard one (HyStart++, RFC 9406, not done).
+class Cubic final : public CongestionControl {
+  public:
+    static constexpr double kC = 0.4;
+    static constexpr double kBeta = 0.7;
+
+    void on_ack(CcState& s, Instant now, std::uint32_t acked_len, Duration srtt) override;
+    void on_loss(CcState& s, Instant now, std::uint32_t flight_len) override;
+    void on_rto(CcState& s, Instant now, std::uint32_t flight_len) override;
+    void on_recovery_exit(CcState& s, Instant now) override;
+
+    [[nodiscard]] double w_max_segments() const { return w_max_; }
+    [[nodiscard]] double k_seconds() const { return k_; }
+
+  private:
+    void reduce(CcState& s);
+
+    bool in_epoch_ = false;
+    Instant epoch_start_{};
+    double w_max_ = 0;       // segments
+    double w_last_max_ = 0;  // for fast convergence
+    double k_ = 0;           // seconds
+    double w_est_ = 0;       // segments, Reno-friendly estimate
+    double cwnd_frac_ = 0;   // sub-segment growth carried between ACKs
+};
+
 // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS).
 [[nodiscard]] inline std::uint32_t half_flight(std::uint32_t flight_len, std::uint32_t mss) {
     const std::uint32_t half = flight_len / 2;

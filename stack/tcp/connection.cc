@@ -151,6 +151,9 @@ void Connection::reset_to_closed() {
     tcb_ = Tcb{};
     tcb_.rto = cfg_.rto_initial;
     newreno_ = NewReno{};
+    cubic_ = Cubic{};
+    cc_algo_ = cfg_.congestion == CongestionAlgo::kCubic ? static_cast<CongestionControl*>(&cubic_)
+                                                         : &newreno_;
 }
 
 std::uint32_t Connection::rcv_wnd() const {
@@ -950,9 +953,11 @@ void Connection::transmit(Instant now) {
             if (unsent == 0 && !fin_pending) break;
             const std::uint32_t len = std::min({unsent, usable, mss});
             if (unsent > 0 && len == 0) break;  // window closed
-            if (len < unsent && len < mss) {
+            if (len < unsent && len < mss && flight > 0) {
                 // Sender SWS avoidance (§3.8.6.2.1): a partial segment only
-                // when it is at least half the largest window seen.
+                // when it is at least half the largest window seen. With
+                // nothing in flight no ACK would come to open the window, so
+                // the override (condition d) applies at once.
                 if (!(t.max_snd_wnd > 0 && len >= t.max_snd_wnd / 2)) break;
             }
             // Nagle (§3.8.6.2.1, RFC 896): no small segment while data is

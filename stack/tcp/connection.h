@@ -12,7 +12,8 @@
 //                  the IPv4 pseudo-header.
 //   buffer.{h,cc}  mbuf-backed send/receive queues (zero copy on receive) and
 //                  the bounded out-of-order queue with RFC 2018 §4 block order.
-//   congestion.{h,cc} RFC 5681 + RFC 3465 NewReno behind CongestionControl.
+//   congestion.{h,cc} RFC 5681 + RFC 3465 NewReno and RFC 9438 CUBIC (the
+//                  default) behind CongestionControl.
 //   isn.{h,cc}     RFC 6528 ISN with SipHash-2-4 keyed from l45::Random.
 //   connection.{h,cc} the TCB and the RFC 9293 §3.10 event processing:
 //                  OPEN/SEND/RECEIVE/CLOSE/ABORT (§3.10.1-3.10.5), SEGMENT
@@ -30,12 +31,13 @@
 //
 // Not done yet (next sessions): SACK-based loss recovery (RFC 6675; SACK
 // blocks are sent and parsed, received blocks are recorded but not used to
-// pick retransmissions), CUBIC (RFC 9438), SYN cookies (RFC 4987; SYNs beyond
+// pick retransmissions), HyStart++ (RFC 9406), SYN cookies (RFC 4987; SYNs beyond
 // the backlog are dropped and counted), a compact TIME_WAIT table (TIME_WAIT
-// connections keep their slot, and the oldest is reclaimed when the table is
-// full), zero-copy transmit (segments copy payload out of the send queue),
-// TSO / TX checksum offload, ECN (RFC 3168), urgent data (ignored, §3.8.5),
-// RFC 8985 RACK-TLP, RFC 7413 TFO, IPv6, path MTU discovery.
+// connections keep their slot; one is reclaimed when the table is full, and
+// a new SYN above RCV.NXT reopens the tuple), zero-copy transmit (segments
+// copy payload out of the send queue), TSO (TX checksum offload is a config
+// flag, not yet exercised on hardware), RFC 3042 limited transmit, ECN (RFC 3168), urgent data
+// (ignored, §3.8.5), RFC 8985 RACK-TLP, RFC 7413 TFO, IPv6, path MTU discovery.
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
@@ -106,7 +108,10 @@ class SegmentSink {
     virtual void send_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, MbufPtr m) = 0;
 };
 
+enum class CongestionAlgo : std::uint8_t { kNewReno, kCubic };
+
 struct TcpConfig {
+    CongestionAlgo congestion = CongestionAlgo::kCubic;
     std::uint16_t mss = 1460;                // announced; MTU 1500 minus 40
     std::uint32_t rcv_buf_len = 256 * 1024;  // receive window at most this
     std::uint32_t snd_buf_len = 256 * 1024;
@@ -415,6 +420,7 @@ class Connection {
     };
     Tcb tcb_;
     NewReno newreno_;
+    Cubic cubic_;
     CongestionControl* cc_algo_ = &newreno_;
 
     MbufQueue tx_;

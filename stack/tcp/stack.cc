@@ -228,6 +228,16 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
     const auto payload_offset = static_cast<std::uint32_t>(seg.header_len());
     const FourTuple tuple{{dst, seg.dst_port}, {src, seg.src_port}};
     std::uint32_t slot = lookup(tuple);
+    if (slot != kEmpty) {
+        // RFC 9293 §3.10.7.4 note / RFC 6191 §2: a SYN beyond the old
+        // connection's RCV.NXT may reopen a tuple in TIME-WAIT.
+        const Connection& c = slots_[slot]->conn;
+        if (c.state() == State::kTimeWait && seg.syn() && !seg.ack_flag() && !seg.rst() &&
+            seg.seq > c.rcv_nxt() && find_listener(seg.dst_port) != nullptr) {
+            free_slot(slot);
+            slot = kEmpty;
+        }
+    }
     if (slot == kEmpty) {
         Listener* l = find_listener(seg.dst_port);
         const bool is_syn = seg.syn() && !seg.ack_flag() && !seg.rst();

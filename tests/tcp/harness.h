@@ -92,6 +92,7 @@ inline TcpRepr seg(std::uint8_t fl, std::uint32_t seq, std::uint32_t ack = 0,
 
 inline TcpConfig plain_config() {
     TcpConfig c;
+    c.congestion = CongestionAlgo::kNewReno;
     c.window_scaling = false;
     c.sack = false;
     c.timestamps = false;

@@ -300,6 +300,31 @@ TEST(TcpStack, NicVerifiedChecksumSkipsSoftwareAndBadFlagDrops) {
     EXPECT_EQ(p.b.num_connections(), 1u);
 }
 
+TEST(TcpStack, NewSynReopensTimeWaitTuple) {
+    Pair p({}, {}, {});
+    ASSERT_TRUE(p.b.listen(80, 4));
+    auto id = p.a.connect(p.now, kIpB, 80);
+    ASSERT_TRUE(id.has_value());
+    const std::uint16_t a_port = p.a.find(*id)->tuple().local.port;
+    p.run([&] { return p.app_a.closed && p.app_b.closed; }, 10s);
+    const Connection* old = p.b.find(p.app_b.conn);
+    ASSERT_NE(old, nullptr);
+    ASSERT_EQ(old->state(), State::kTimeWait);
+    const SeqNum rcv_nxt = old->rcv_nxt();
+    const std::uint64_t sent_before = p.wire.sent;
+    // An old-looking SYN (below RCV.NXT) does not reopen it.
+    TcpRepr syn = syn_from(a_port);
+    syn.seq = rcv_nxt - 10;
+    inject(p.b, p.now, syn);
+    EXPECT_NE(p.b.find(p.app_b.conn), nullptr);
+    // A SYN above RCV.NXT does (RFC 6191): the old handle dies, an embryo appears.
+    syn.seq = rcv_nxt + 100000;
+    inject(p.b, p.now, syn);
+    EXPECT_EQ(p.b.find(p.app_b.conn), nullptr);
+    EXPECT_EQ(p.b.num_connections(), 1u);
+    EXPECT_GE(p.wire.sent, sent_before + 1);  // the SYN-ACK
+}
+
 TEST(TcpStack, BacklogLimitsEmbryos) {
     Pair p({}, {}, {});
     ASSERT_TRUE(p.b.listen(80, 2));

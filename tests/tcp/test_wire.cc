@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <vector>
 
 #include "stack/tcp/buffer.h"
+#include "stack/tcp/congestion.h"
 #include "stack/tcp/header.h"
 #include "stack/tcp/isn.h"
 #include "stack/tcp/seq.h"
+#include "stack/tcp/timer_heap.h"
 #include "tests/tcp/harness.h"
 
 namespace l45::tcp {
@@ -282,6 +285,116 @@ TEST(OooQueue, TrimsOverlapsDrainsAndOrdersSackBlocks) {
     EXPECT_EQ(q.num_entries(), 1u);
     q.clear();
     EXPECT_TRUE(q.empty());
+}
+
+TEST(TimerHeap, OrdersUpdatesAndRemoves) {
+    TimerHeap h(8);
+    const Instant t0 = Instant{} + 1s;
+    h.update(3, t0 + 30ms);
+    h.update(5, t0 + 10ms);
+    h.update(1, t0 + 20ms);
+    h.update(7, t0 + 40ms);
+    EXPECT_EQ(h.top_slot(), 5u);
+    h.update(7, t0 + 5ms);  // earlier
+    EXPECT_EQ(h.top_slot(), 7u);
+    h.update(7, t0 + 50ms);  // later again
+    EXPECT_EQ(h.top_slot(), 5u);
+    h.remove(5);
+    EXPECT_FALSE(h.contains(5));
+    EXPECT_EQ(h.top_slot(), 1u);
+    h.update(1, Instant::max());  // kNever removes
+    EXPECT_EQ(h.size(), 2u);
+    EXPECT_EQ(h.top_slot(), 3u);
+    h.remove(3);
+    EXPECT_EQ(h.top_slot(), 7u);
+    EXPECT_EQ(h.top_deadline(), t0 + 50ms);
+    h.remove(7);
+    EXPECT_TRUE(h.empty());
+    EXPECT_EQ(h.top_deadline(), Instant::max());
+    // Many entries pop in order.
+    SeededRandom r(5);
+    TimerHeap big(200);
+    for (std::uint32_t i = 0; i < 200; ++i)
+        big.update(i, t0 + std::chrono::microseconds(r.below(1000)));
+    for (std::uint32_t i = 0; i < 100; ++i)
+        big.remove(static_cast<std::uint32_t>(r.below(200)));
+    Instant last = Instant::min();
+    while (!big.empty()) {
+        EXPECT_LE(last, big.top_deadline());
+        last = big.top_deadline();
+        big.remove(big.top_slot());
+    }
+}
+
+TEST(Cubic, FollowsTheCubicCurveAroundWmax) {
+    Cubic cubic;
+    CcState s;
+    s.mss = 1000;
+    s.cwnd = 100 * 1000;
+    const Instant t0 = Instant{} + 10s;
+    cubic.on_loss(s, t0, s.cwnd);
+    // RFC 9438 §4.6: ssthresh = 0.7 cwnd; §4.2: K = cbrt(W_max (1-beta) / C).
+    EXPECT_EQ(s.ssthresh, 70u * 1000u);
+    EXPECT_DOUBLE_EQ(cubic.w_max_segments(), 100.0);
+    s.cwnd = s.ssthresh;  // recovery ends at ssthresh
+    cubic.on_recovery_exit(s, t0);
+    const Duration rtt = 100ms;
+    Instant now = t0;
+    double k = 0;
+    std::uint32_t at_half_k = 0, at_k = 0;
+    bool half_done = false, k_done = false;
+    while (now - t0 < 10s) {
+        cubic.on_ack(s, now, s.mss, rtt);
+        k = cubic.k_seconds();
+        const double t = std::chrono::duration<double>(now - t0).count();
+        if (!half_done && t >= k / 2) {
+            at_half_k = s.cwnd;
+            half_done = true;
+        }
+        if (!k_done && t >= k) {
+            at_k = s.cwnd;
+            k_done = true;
+        }
+        // One ACK per segment per RTT.
+        now += std::chrono::duration_cast<Duration>(rtt * (1000.0 / s.cwnd));
+    }
+    EXPECT_NEAR(k, std::cbrt(100 * 0.3 / 0.4), 1e-9);
+    // Concave: most of the way back by K/2, just under W_max at K (the
+    // target looks one RTT ahead), and well above it later (convex probing).
+    EXPECT_GT(at_half_k, 85'000u);
+    EXPECT_LT(at_half_k, 100'000u);
+    EXPECT_NEAR(static_cast<double>(at_k), 100'000.0, 2'000.0);
+    EXPECT_GT(s.cwnd, 130'000u);
+    // §4.7 fast convergence: a loss below the last W_max lowers W_max further.
+    s.cwnd = 90 * 1000;
+    cubic.on_loss(s, now, s.cwnd);
+    cubic.on_loss(s, now, s.cwnd);  // second loss at the same 90 (< 90? no) keeps 90
+    s.cwnd = 80 * 1000;
+    cubic.on_loss(s, now, s.cwnd);
+    EXPECT_DOUBLE_EQ(cubic.w_max_segments(), 80.0 * 1.7 / 2.0);
+    // §4.8: an RTO leaves one segment.
+    cubic.on_rto(s, now, s.cwnd);
+    EXPECT_EQ(s.cwnd, 1000u);
+}
+
+TEST(NewReno, SlowStartThenLinearGrowth) {
+    NewReno nr;
+    CcState s;
+    s.mss = 1000;
+    s.cwnd = 10'000;
+    s.ssthresh = 20'000;
+    const Instant t0 = Instant{} + 10s;
+    nr.on_ack(s, t0, 5'000, 100ms);
+    EXPECT_EQ(s.cwnd, 12'000u);  // RFC 3465: at most 2 SMSS per ACK
+    s.cwnd = 20'000;
+    for (int i = 0; i < 20; ++i)
+        nr.on_ack(s, t0, 1'000, 100ms);  // one cwnd of data acknowledged
+    EXPECT_EQ(s.cwnd, 21'000u);          // +1 SMSS per RTT
+    nr.on_loss(s, t0, 30'000);
+    EXPECT_EQ(s.ssthresh, 15'000u);
+    nr.on_rto(s, t0, 1'000);
+    EXPECT_EQ(s.ssthresh, 2'000u);  // max(flight/2, 2 SMSS)
+    EXPECT_EQ(s.cwnd, 1'000u);
 }
 
 }  // namespace
