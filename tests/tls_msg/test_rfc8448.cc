@@ -416,3 +416,89 @@ TEST(Rfc8448, ClientAuthFields) {
 
 }  // namespace
 }  // namespace l45::tls::msg
+
+namespace l45::tls::msg {
+namespace {
+
+// Builds RFC 8448 §3's ClientHello from its fields with the serialisers the
+// handshake layer uses, and gets the RFC's bytes back.
+TEST(Rfc8448, ClientHelloBuiltFromFieldsMatches) {
+    const auto t = trace("simple_1rtt");
+    std::vector<Bytes> storage;
+    const auto msgs = deframe_records(t, storage);
+    auto rfc = ClientHello::parse(msgs.at(0).body);
+    ASSERT_TRUE(rfc);
+    auto rfc_ks = KeyShareClientExt::parse(*rfc->extensions.find(ExtensionType::key_share));
+    ASSERT_TRUE(rfc_ks);
+
+    static constexpr std::uint16_t kSuites[] = {0x1301, 0x1303, 0x1302};
+    static constexpr std::uint16_t kGroups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
+                                                0x0101, 0x0102, 0x0103, 0x0104};
+    static constexpr std::uint16_t kSchemes[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804,
+                                                 0x0805, 0x0806, 0x0401, 0x0501, 0x0601,
+                                                 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
+    static constexpr std::uint16_t kVersions[] = {kTls13};
+    static constexpr std::uint8_t kModes[] = {1};
+
+    std::array<std::uint8_t, 1024> ext_buf{};
+    Writer ew(ext_buf);
+    write_extension(ew, ExtensionType::server_name,
+                    [](Writer& w) { ServerNameExt{"server"}.serialize(w); });
+    write_extension(ew, ExtensionType::renegotiation_info, write_renegotiation_info);
+    write_extension(ew, ExtensionType::supported_groups,
+                    [](Writer& w) { write_u16_vector(w, kGroups); });
+    write_extension(ew, std::uint16_t{35}, [](Writer&) {});  // session_ticket
+    write_extension(ew, ExtensionType::key_share, [&](Writer& w) {
+        const auto list = w.open_u16_prefix();
+        KeyShareEntry{static_cast<std::uint16_t>(NamedGroup::x25519),
+                      rfc_ks->shares.begin()->key_exchange}
+            .serialize(w);
+        w.close(list);
+    });
+    write_extension(ew, ExtensionType::supported_versions,
+                    [](Writer& w) { write_u16_vector(w, kVersions, 1); });
+    write_extension(ew, ExtensionType::signature_algorithms,
+                    [](Writer& w) { write_u16_vector(w, kSchemes); });
+    write_extension(ew, ExtensionType::psk_key_exchange_modes,
+                    [](Writer& w) { PskKeyExchangeModesExt{kModes}.serialize(w); });
+    write_extension(ew, ExtensionType::record_size_limit,
+                    [](Writer& w) { RecordSizeLimitExt{0x4001}.serialize(w); });
+    ASSERT_TRUE(ew.ok());
+
+    std::array<std::uint8_t, 16> suites_buf{};
+    Writer sw(suites_buf);
+    for (std::uint16_t s : kSuites)
+        sw.u16(s);
+
+    ClientHello ch;
+    ch.random = rfc->random;
+    ch.cipher_suites = U16List(sw.result());
+    static constexpr std::uint8_t kNull[] = {0};
+    ch.legacy_compression_methods = kNull;
+    auto block = ExtensionBlock::parse(ew.result());
+    ASSERT_TRUE(block);
+    ch.extensions = *block;
+
+    std::array<std::uint8_t, 1024> out{};
+    Writer w(out);
+    ASSERT_TRUE(write_message(w, ch));
+    EXPECT_EQ(to_hex(w.result()), to_hex(msgs[0].full));
+}
+
+TEST(Rfc8448, DowngradeSentinels) {
+    ServerHello sh;
+    EXPECT_EQ(sh.downgrade_sentinel(), DowngradeSentinel::none);
+    const std::uint8_t downgrd[] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44};
+    std::copy(std::begin(downgrd), std::end(downgrd), sh.random.begin() + 24);
+    sh.random[31] = 0x01;
+    EXPECT_EQ(sh.downgrade_sentinel(), DowngradeSentinel::tls12);
+    sh.random[31] = 0x00;
+    EXPECT_EQ(sh.downgrade_sentinel(), DowngradeSentinel::tls11_or_below);
+    sh.random[31] = 0x02;
+    EXPECT_EQ(sh.downgrade_sentinel(), DowngradeSentinel::none);
+    sh.random = kHelloRetryRequestRandom;
+    EXPECT_TRUE(sh.is_hello_retry_request());
+}
+
+}  // namespace
+}  // namespace l45::tls::msg
