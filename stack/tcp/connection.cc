@@ -215,6 +215,27 @@ void Connection::connect(Instant now, const FourTuple& tuple) {
     transmit(now);  // <SEQ=ISS><CTL=SYN>
 }
 
+void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
+                                  std::uint16_t advertised_window) {
+    reset_to_closed();
+    auto& t = tcb_;
+    t.tuple = tuple;
+    t.passive = true;
+    t.iss = iss;
+    t.irs = irs;
+    t.rcv_nxt = irs + 1;
+    t.rcv_adv = t.rcv_nxt + advertised_window;
+    t.snd_una = iss;
+    t.snd_nxt = t.snd_max = iss + 1;  // the SYN-ACK went out (statelessly)
+    t.tx_seq = iss + 1;
+    t.ts_offset = env_.isn->ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
+                                      tuple.remote.port);
+    TcpRepr syn;  // no options but the MSS
+    syn.options.mss = mss;
+    take_syn_options(syn);
+    t.state = State::kSynReceived;
+}
+
 // The options of a received SYN decide what this connection uses
 // (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2).
 void Connection::take_syn_options(const TcpRepr& seg) {
@@ -1103,7 +1124,8 @@ bool Connection::send_mbuf(MbufPtr& m, std::uint32_t offset, std::uint32_t len) 
     auto& t = tcb_;
     const bool open = t.state == State::kSynSent || t.state == State::kSynReceived ||
                       t.state == State::kEstablished || t.state == State::kCloseWait;
-    if (!open || t.fin_queued || len > send_space() || !m || offset + len > m->pkt_len) {
+    if (!open || t.fin_queued || len > send_space() || !m ||
+        std::uint64_t{offset} + len > m->pkt_len) {
         t.want_writable = true;
         return false;
     }

@@ -26,13 +26,14 @@
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
 //   stack.{h,cc}   per-lcore TcpStack: connection table keyed by 4-tuple,
 //                  listen table, timers, event-driven application API,
-//                  RFC 9293 §3.10.7.1 resets for segments to no connection.
+//                  RFC 9293 §3.10.7.1 resets for segments to no connection,
+//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
 // Not done yet (next sessions): SACK-based loss recovery (RFC 6675; SACK
 // blocks are sent and parsed, received blocks are recorded but not used to
-// pick retransmissions), HyStart++ (RFC 9406), SYN cookies (RFC 4987; SYNs beyond
-// the backlog are dropped and counted), a compact TIME_WAIT table (TIME_WAIT
+// pick retransmissions), HyStart++ (RFC 9406), options in SYN cookies (a
+// cookie connection has no window scale/SACK/timestamps), a compact TIME_WAIT table (TIME_WAIT
 // connections keep their slot; one is reclaimed when the table is full, and
 // a new SYN above RCV.NXT reopens the tuple), zero-copy transmit (segments
 // copy payload out of the send queue), TSO (TX checksum offload is a config
@@ -164,6 +165,9 @@ struct TcpCounters {
     std::uint64_t rx_queue_full = 0;
     std::uint64_t mbuf_alloc_failed = 0;
     std::uint64_t syn_backlog_drops = 0;
+    std::uint64_t syn_cookies_sent = 0;
+    std::uint64_t syn_cookies_accepted = 0;
+    std::uint64_t syn_cookies_rejected = 0;
     std::uint64_t table_full = 0;
     std::uint64_t window_probes = 0;
     std::uint64_t keepalive_probes = 0;
@@ -227,6 +231,13 @@ class Connection {
     // Active: sends a SYN (SYN-SENT). The ISN comes from the env's generator.
     void connect(Instant now, const FourTuple& tuple);
 
+    // A connection whose SYN-ACK was a SYN cookie (RFC 4987 §3.6): the TCB
+    // is rebuilt in SYN-RECEIVED from the returning ACK, which is then fed
+    // to on_segment. Window scaling, SACK and timestamps are off (the
+    // cookie only encodes the MSS).
+    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
+                          std::uint16_t advertised_window);
+
     // --- SEGMENT ARRIVES (RFC 9293 §3.10.7) ---
     // `seg` was parsed from m; its payload is bytes [payload_offset,
     // payload_offset + seg.payload_len) of m. The checksum was verified.
@@ -269,6 +280,7 @@ class Connection {
     [[nodiscard]] const FourTuple& tuple() const { return tcb_.tuple; }
     [[nodiscard]] bool passive() const { return tcb_.passive; }
     [[nodiscard]] CloseReason close_reason() const { return tcb_.close_reason; }
+    [[nodiscard]] bool has_events() const { return tcb_.events != 0; }
     [[nodiscard]] std::uint8_t take_events() {
         const std::uint8_t e = tcb_.events;
         tcb_.events = 0;

@@ -243,8 +243,11 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
         const bool is_syn = seg.syn() && !seg.ack_flag() && !seg.rst();
         if (l != nullptr && is_syn && dst == config_.local_addr) {
             if (l->pending >= l->backlog) {
-                // RFC 4987 SYN cookies would answer here; for now, drop.
-                ++counters_.syn_backlog_drops;
+                // RFC 4987 §3.6: answer statelessly with a SYN cookie.
+                if (config_.syn_cookies)
+                    send_cookie_syn_ack(now, tuple, seg);
+                else
+                    ++counters_.syn_backlog_drops;
                 return;
             }
             slot = alloc_slot();
@@ -264,6 +267,10 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
             return;
         }
         if (l != nullptr && !seg.rst() && !seg.ack_flag()) return;  // LISTEN drops the rest
+        if (l != nullptr && config_.syn_cookies && seg.ack_flag() && !seg.rst() && !seg.syn() &&
+            dst == config_.local_addr) {
+            if (accept_cookie(now, tuple, seg, m, *l)) return;
+        }
         // §3.10.7.1 (CLOSED) and §3.10.7.2 (an ACK to a listener): reset.
         ++counters_.no_connection;
         TcpRepr rst;
@@ -273,6 +280,94 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
     slots_[slot]->conn.on_segment(now, src, dst, seg, std::move(m), payload_offset);
     after_activity(now, slot);
     flush_dirty(now);
+}
+
+// --- SYN cookies (RFC 4987 §3.6) ---
+
+namespace {
+// MSS values a cookie can carry (3 bits); the largest not above the peer's.
+constexpr std::uint16_t kCookieMss[8] = {216, 536, 1024, 1200, 1360, 1400, 1440, 1460};
+constexpr Duration kCookiePeriod = std::chrono::seconds(64);
+std::uint32_t cookie_slot(Instant now) {
+    return static_cast<std::uint32_t>(now.time_since_epoch() / kCookiePeriod) & 31u;
+}
+}  // namespace
+
+std::uint32_t TcpStack::make_cookie(Instant now, const FourTuple& t, SeqNum irs,
+                                    std::uint16_t mss) const {
+    std::uint32_t idx = 0;
+    for (std::uint32_t i = 0; i < 8; ++i)
+        if (kCookieMss[i] <= mss) idx = i;
+    const std::uint32_t slot = cookie_slot(now);
+    const auto h = static_cast<std::uint32_t>(isn_.keyed(static_cast<std::uint8_t>(0x40 | slot),
+                                                         t.local.addr, t.local.port, t.remote.addr,
+                                                         t.remote.port, irs.value()));
+    return (slot << 27) | (idx << 24) | (h & 0xffffffu);
+}
+
+std::uint16_t TcpStack::check_cookie(Instant now, const FourTuple& t, SeqNum irs,
+                                     std::uint32_t cookie) const {
+    const std::uint32_t slot = cookie >> 27;
+    const std::uint32_t idx = (cookie >> 24) & 7u;
+    // Valid for the current and the previous period (64..128 s).
+    const std::uint32_t age = (cookie_slot(now) - slot) & 31u;
+    if (age > 1) return 0;
+    const auto h = static_cast<std::uint32_t>(isn_.keyed(static_cast<std::uint8_t>(0x40 | slot),
+                                                         t.local.addr, t.local.port, t.remote.addr,
+                                                         t.remote.port, irs.value()));
+    if ((h & 0xffffffu) != (cookie & 0xffffffu)) return 0;
+    return kCookieMss[idx];
+}
+
+void TcpStack::send_cookie_syn_ack(Instant now, const FourTuple& tuple, const TcpRepr& syn) {
+    const std::uint16_t peer_mss = syn.options.mss ? *syn.options.mss : 536;
+    const std::uint16_t mss = std::min(peer_mss, config_.tcp.mss);
+    TcpRepr r;
+    r.src_port = tuple.local.port;
+    r.dst_port = tuple.remote.port;
+    r.seq = SeqNum(make_cookie(now, tuple, syn.seq, mss));
+    r.ack = syn.seq + 1;
+    r.flags = flags::kSyn | flags::kAck;
+    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(config_.tcp.rcv_buf_len, 0xffff));
+    r.options.mss = config_.tcp.mss;
+    ++counters_.syn_cookies_sent;
+    (void)send_bare_segment(env_, now, tuple.local.addr, tuple.remote.addr, r);
+}
+
+bool TcpStack::accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr& seg, MbufPtr& m,
+                             Listener& l) {
+    const SeqNum irs = seg.seq - 1;
+    const SeqNum iss = seg.ack - 1;
+    const std::uint16_t mss = check_cookie(now, tuple, irs, iss.value());
+    if (mss == 0) {
+        ++counters_.syn_cookies_rejected;
+        return false;  // answered with a reset like any stray ACK
+    }
+    const std::uint32_t slot = alloc_slot();
+    if (slot == kEmpty) {
+        ++counters_.table_full;
+        return true;  // drop: the peer retransmits
+    }
+    ++counters_.syn_cookies_accepted;
+    Slot& s = *slots_[slot];
+    s.listen_port = l.port;
+    s.embryo = false;  // accepted at once: it never counted against the backlog
+    const auto window =
+        static_cast<std::uint16_t>(std::min<std::uint32_t>(config_.tcp.rcv_buf_len, 0xffff));
+    s.conn.open_from_cookie(tuple, iss, irs, mss, window);
+    hash_insert(slot);
+    const auto payload_offset = static_cast<std::uint32_t>(seg.header_len());
+    s.conn.on_segment(now, tuple.remote.addr, tuple.local.addr, seg, std::move(m), payload_offset);
+    if (s.conn.state() == State::kSynReceived) {
+        free_slot(slot);  // cannot happen with a verified cookie; never leave it stuck
+        return true;
+    }
+    // The accept callback comes from the kConnected event; mark it passive.
+    s.embryo = true;
+    ++l.pending;
+    after_activity(now, slot);
+    flush_dirty(now);
+    return true;
 }
 
 void TcpStack::poll(Instant now) {
@@ -336,6 +431,8 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
             if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
         }
         if (!s.in_use || s.generation != id.generation) return;
+        // A callback may have aborted/closed (new events) or queued data.
+        if (s.conn.has_events()) continue;
         if (!s.conn.wants_output() || s.conn.state() == State::kClosed) break;
         s.conn.poll(now);
     }

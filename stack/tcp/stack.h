@@ -81,6 +81,7 @@ struct TcpStackConfig {
     net::Ipv4Addr local_addr;
     std::uint32_t max_connections = 1024;
     std::uint32_t max_listeners = 16;
+    bool syn_cookies = true;  // RFC 4987 §3.6, only once a backlog is full
 };
 
 class TcpStack {
@@ -146,6 +147,16 @@ class TcpStack {
     // slot when the connection has closed.
     void after_activity(Instant now, std::uint32_t slot);
     void flush_dirty(Instant now);
+    // SYN cookies (RFC 4987 §3.6): the ISN carries a time slot, an MSS index
+    // and a keyed hash of the 4-tuple and the peer's ISN.
+    [[nodiscard]] std::uint32_t make_cookie(Instant now, const FourTuple& tuple, SeqNum irs,
+                                            std::uint16_t mss) const;
+    // The MSS the cookie encodes, or 0 when it does not verify.
+    [[nodiscard]] std::uint16_t check_cookie(Instant now, const FourTuple& tuple, SeqNum irs,
+                                             std::uint32_t cookie) const;
+    void send_cookie_syn_ack(Instant now, const FourTuple& tuple, const TcpRepr& syn);
+    [[nodiscard]] bool accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr& seg,
+                                     MbufPtr& m, Listener& l);
 
     TcpStackConfig config_;
     TcpCounters counters_;

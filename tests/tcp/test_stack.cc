@@ -332,7 +332,7 @@ TEST(TcpStack, BacklogLimitsEmbryos) {
     inject(p.b, p.now, syn_from(1002));
     inject(p.b, p.now, syn_from(1003));
     EXPECT_EQ(p.b.num_connections(), 2u);
-    EXPECT_EQ(p.b.counters().syn_backlog_drops, 1u);
+    EXPECT_EQ(p.b.counters().syn_cookies_sent, 1u);  // beyond the backlog: a cookie, no state
     // An embryo that is reset frees its backlog place.
     TcpRepr rst;
     rst.src_port = 1001;
@@ -343,6 +343,80 @@ TEST(TcpStack, BacklogLimitsEmbryos) {
     EXPECT_EQ(p.b.num_connections(), 1u);
     inject(p.b, p.now, syn_from(1003));
     EXPECT_EQ(p.b.num_connections(), 2u);
+}
+
+class CountingHandler final : public TcpHandler {
+  public:
+    void on_accept(ConnId id, std::uint16_t) override {
+        ++accepts;
+        last = id;
+    }
+    int accepts = 0;
+    ConnId last;
+};
+
+TEST(TcpStack, SynCookiesWhenTheBacklogIsFull) {
+    test::CaptureSink sink;
+    SeededRandom rnd(9);
+    CountingHandler handler;
+    TcpStack b(stack_config(kIpB), sink, l45::test::pktmbuf_pool(), rnd, handler);
+    ASSERT_TRUE(b.listen(80, 1));
+    inject(b, T0, syn_from(1001));  // takes the one backlog place
+    ASSERT_EQ(sink.segments.size(), 1u);
+    sink.segments.clear();
+    TcpRepr syn = syn_from(1002);
+    syn.options.mss = 1400;
+    syn.options.window_scale = 5;
+    inject(b, T0, syn);
+    EXPECT_EQ(b.counters().syn_cookies_sent, 1u);
+    EXPECT_EQ(b.num_connections(), 1u);  // no state kept
+    ASSERT_EQ(sink.segments.size(), 1u);
+    const test::Captured sa = sink.segments.front();
+    sink.segments.clear();
+    EXPECT_EQ(sa.repr.flags, flags::kSyn | flags::kAck);
+    EXPECT_EQ(sa.repr.ack, SeqNum(778));
+    EXPECT_FALSE(sa.repr.options.window_scale);  // the cookie carries only the MSS
+    // A forged ACK (wrong cookie) is answered with a reset.
+    TcpRepr bad;
+    bad.src_port = 1002;
+    bad.dst_port = 80;
+    bad.flags = flags::kAck;
+    bad.seq = SeqNum(778);
+    bad.ack = sa.repr.seq + 2;
+    bad.window = 1000;
+    inject(b, T0 + 1ms, bad);
+    EXPECT_EQ(b.counters().syn_cookies_rejected, 1u);
+    ASSERT_EQ(sink.segments.size(), 1u);
+    EXPECT_EQ(sink.segments.front().repr.flags, flags::kRst);
+    sink.segments.clear();
+    // The right ACK, carrying data, creates the connection.
+    TcpRepr ack = bad;
+    ack.ack = sa.repr.seq + 1;
+    ack.flags = flags::kAck | flags::kPsh;
+    MbufPtr m = test::build_segment(l45::test::pktmbuf_pool(), kIpA, kIpB, ack, bytes_of(10));
+    b.on_segment(T0 + 2ms, kIpA, kIpB, std::move(m));
+    EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
+    EXPECT_EQ(handler.accepts, 1);
+    const Connection* c = b.find(handler.last);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->state(), State::kEstablished);
+    EXPECT_EQ(c->snd_mss(), 1400);
+    EXPECT_EQ(c->recv_available(), 10u);
+    EXPECT_TRUE(sink.segments.empty());  // delayed ACK (40 ms)
+    b.poll(T0 + 42ms);
+    ASSERT_FALSE(sink.segments.empty());
+    EXPECT_EQ(sink.segments.back().repr.ack, SeqNum(788));
+    // A cookie older than two periods (128 s) no longer verifies.
+    inject(b, T0 + 3ms, [] {
+        TcpRepr s2 = syn_from(1003);
+        return s2;
+    }());
+    const SeqNum cookie = sink.segments.back().repr.seq;
+    TcpRepr late = bad;
+    late.src_port = 1003;
+    late.ack = cookie + 1;
+    inject(b, T0 + 200s, late);
+    EXPECT_EQ(b.counters().syn_cookies_rejected, 2u);
 }
 
 TEST(TcpStack, UnknownConnectionGetsReset) {
