@@ -190,6 +190,7 @@ class Connection {
     void key_log(std::string_view label, const Secret& secret);
     [[nodiscard]] TlsResult<msg::HandshakeMessage> take_message(bool& have);
     [[nodiscard]] TlsResult<void> derive_handshake_keys(ByteSpan shared_secret);
+    [[nodiscard]] TlsResult<void> derive_application_keys();
     [[nodiscard]] TlsResult<void> send_finished(const Secret& base_key);
     [[nodiscard]] TlsResult<void> verify_peer_finished(const msg::HandshakeMessage& m,
                                                        const Secret& base_key);
@@ -245,6 +246,8 @@ class Connection {
     std::vector<std::uint8_t> cookie_;      // HRR cookie (sent by server / echoed by client)
     std::vector<std::uint8_t> peer_share_;  // server: the client's chosen share
     pki::PublicKey peer_key_;
+    std::optional<pki::CertificateVerifier> insecure_verifier_;
+    bool client_first_hello_ = true;  // its record says 0x0301 (§5.1)
     const pki::Credential* credential_ = nullptr;
     std::array<SignatureScheme, 64> peer_schemes_{};
     std::size_t num_peer_schemes_ = 0;
