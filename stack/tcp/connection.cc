@@ -653,8 +653,11 @@ void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked
         } else {
             // Step 4, partial acknowledgment: retransmit the first
             // unacknowledged segment, deflate by the amount acknowledged.
-            ++env_.counters->retransmits;
-            (void)send_at(now, t.snd_una, mss, true);
+            if (t.rtx_next <= t.snd_una) {
+                ++env_.counters->retransmits;
+                const std::int64_t used = send_at(now, t.snd_una, mss, true);
+                t.rtx_next = t.snd_una + static_cast<std::uint32_t>(used > 0 ? used : 0);
+            }
             t.cc.cwnd = t.cc.cwnd > acked_len ? t.cc.cwnd - acked_len : mss;
             if (acked_len >= mss) t.cc.cwnd += mss;
             t.rtt_timing = false;
@@ -677,6 +680,7 @@ void Connection::on_dup_ack(Instant now) {
     const std::uint32_t mss = t.cc.mss;
     if (t.in_recovery) {
         t.cc.cwnd += mss;  // RFC 5681 §3.2 step 4: inflate
+        if (t.sack_enabled) (void)retransmit_sack_hole(now);
         return;
     }
     // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers more than
@@ -688,9 +692,48 @@ void Connection::on_dup_ack(Instant now) {
         t.recover = t.snd_max;
         t.in_recovery = true;
         t.rtt_timing = false;
-        (void)send_at(now, t.snd_una, mss, true);
+        const std::int64_t used = send_at(now, t.snd_una, mss, true);
+        t.rtx_next = t.snd_una + static_cast<std::uint32_t>(used > 0 ? used : 0);
         t.cc.cwnd = t.cc.ssthresh + 3 * mss;
     }
+}
+
+bool Connection::retransmit_sack_hole(Instant now) {
+    auto& t = tcb_;
+    // Only blocks inside what is outstanding count (RFC 2018 §4; D-SACKs
+    // and stale blocks are ignored).
+    SackBlock blocks[kMaxSackBlocks];
+    std::uint8_t n = 0;
+    SeqNum highest = t.snd_una;
+    for (std::uint8_t i = 0; i < t.num_peer_sack && i < kMaxSackBlocks; ++i) {
+        const SackBlock& b = t.peer_sack[i];
+        if (b.left < t.snd_una || b.right > t.snd_max || !(b.left < b.right)) continue;
+        blocks[n++] = b;
+        highest = seq_max(highest, b.right);
+    }
+    SeqNum h = seq_max(t.rtx_next, t.snd_una);
+    for (std::size_t guard = 0; guard < 2 * kMaxSackBlocks + 1; ++guard) {
+        if (h >= highest) return false;
+        bool inside = false;
+        for (std::uint8_t i = 0; i < n; ++i) {
+            if (blocks[i].left <= h && h < blocks[i].right) {
+                h = blocks[i].right;
+                inside = true;
+            }
+        }
+        if (inside) continue;
+        SeqNum end = highest;
+        for (std::uint8_t i = 0; i < n; ++i)
+            if (blocks[i].left > h && blocks[i].left < end) end = blocks[i].left;
+        const std::int64_t used =
+            send_at(now, h, std::min<std::uint32_t>(t.cc.mss, seq_dist(h, end)), false);
+        if (used <= 0) return false;
+        ++env_.counters->retransmits;
+        ++env_.counters->sack_retransmits;
+        t.rtx_next = h + static_cast<std::uint32_t>(used);
+        return true;
+    }
+    return false;
 }
 
 // §3.10.7.4 "seventh, process the segment text".

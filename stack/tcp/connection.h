@@ -30,9 +30,10 @@
 //                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
-// Not done yet (next sessions): SACK-based loss recovery (RFC 6675; SACK
-// blocks are sent and parsed, received blocks are recorded but not used to
-// pick retransmissions), HyStart++ (RFC 9406), options in SYN cookies (a
+// Not done yet (next sessions): full SACK-based loss recovery (RFC 6675:
+// the scoreboard and pipe; today the peer's latest SACK blocks only pick
+// which hole to resend on each duplicate ACK during NewReno recovery, and
+// RTO recovery ignores them), HyStart++ (RFC 9406), options in SYN cookies (a
 // cookie connection has no window scale/SACK/timestamps), a compact TIME_WAIT table (TIME_WAIT
 // connections keep their slot; one is reclaimed when the table is full, and
 // a new SYN above RCV.NXT reopens the tuple), zero-copy transmit (segments
@@ -160,6 +161,7 @@ struct TcpCounters {
     std::uint64_t retransmits = 0;
     std::uint64_t rto_timeouts = 0;
     std::uint64_t fast_retransmits = 0;
+    std::uint64_t sack_retransmits = 0;
     std::uint64_t ooo_queued = 0;
     std::uint64_t ooo_dropped = 0;
     std::uint64_t rx_queue_full = 0;
@@ -330,6 +332,10 @@ class Connection {
     void enter_closed(CloseReason reason);
     void on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len);
     void on_dup_ack(Instant now);
+    // During recovery with SACK: resend the first hole the peer's SACK
+    // blocks reveal above rtx_next (RFC 6675 NextSeg rule 1, without the
+    // pipe estimate). False when there is none.
+    bool retransmit_sack_hole(Instant now);
 
     // Output.
     void transmit(Instant now);
@@ -429,6 +435,7 @@ class Connection {
         std::uint32_t dup_acks = 0;
         bool in_recovery = false;
         SeqNum recover;
+        SeqNum rtx_next;  // SACK-assisted recovery: holes below this were resent
     };
     Tcb tcb_;
     NewReno newreno_;

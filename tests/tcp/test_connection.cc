@@ -919,5 +919,52 @@ TEST(TcpCongestion, FastRetransmitAndNewRenoRecovery) {
     EXPECT_LE(h.conn().cc().cwnd, h.conn().cc().ssthresh);
 }
 
+TEST(TcpCongestion, SackBlocksPickTheHolesToResend) {
+    TcpConfig cfg = plain_config();
+    cfg.sack = true;
+    Harness h(cfg);
+    h.conn().set_iss_for_test(1000);
+    h.conn().listen(Endpoint{kLocalIp, kLocalPort});
+    TcpRepr syn = seg(flags::kSyn, 5000);
+    syn.options.mss = 1460;
+    syn.options.sack_permitted = true;
+    h.send(T0, syn);
+    (void)h.recv(T0);
+    h.send(T0, seg(flags::kAck, 5001, 1001));
+    ASSERT_TRUE(h.conn().sack_enabled());
+    ASSERT_EQ(h.conn().send(bytes_of(14600)), 14600u);
+    h.conn().poll(T0);
+    ASSERT_EQ(h.pending(), 10u);
+    h.drain();
+    const std::uint32_t mss = 1460;
+    const SeqNum s0(1001);
+    // Segments 0 and 3 are lost: the receiver SACKs 1..3 and 4..10.
+    auto dup = [&](int n_blocks) {
+        TcpRepr a = seg(flags::kAck, 5001, 1001);
+        a.options.num_sack_blocks = static_cast<std::uint8_t>(n_blocks);
+        a.options.sack_blocks[0] = {s0 + 4 * mss, s0 + 10 * mss};
+        a.options.sack_blocks[1] = {s0 + 1 * mss, s0 + 3 * mss};
+        return a;
+    };
+    h.send(at(10ms), dup(2));
+    h.send(at(10ms), dup(2));
+    h.recv_nothing(at(10ms));
+    h.send(at(11ms), dup(2));
+    Captured r0 = h.recv(at(11ms));  // fast retransmit of segment 0
+    EXPECT_EQ(r0.repr.seq, s0);
+    h.recv_nothing(at(11ms));
+    h.send(at(12ms), dup(2));  // the next duplicate resends the next hole
+    Captured r3 = h.recv(at(12ms));
+    EXPECT_EQ(r3.repr.seq, s0 + 3 * mss);
+    EXPECT_EQ(r3.payload.size(), mss);
+    h.send(at(13ms), dup(2));  // no hole left below the highest SACK
+    h.recv_nothing(at(13ms));
+    EXPECT_EQ(h.counters().sack_retransmits, 1u);
+    // The ACK after the retransmissions arrive covers everything.
+    h.send(at(20ms), seg(flags::kAck, 5001, 1001 + 14600));
+    EXPECT_FALSE(h.conn().in_recovery());
+    EXPECT_EQ(h.conn().flight_len(), 0u);
+}
+
 }  // namespace
 }  // namespace l45::tcp
