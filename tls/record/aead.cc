@@ -11,6 +11,7 @@
 // [[nodiscard]] in its constructors).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-result"
+#pragma GCC diagnostic ignored "-Wnonnull"
 #include "tls/secret.h"
 #pragma GCC diagnostic pop
 
