@@ -52,6 +52,7 @@ inline constexpr std::size_t kMaxRssKeyLen = 52;
 
 // Packet mempools, one per NUMA socket, shared by the ports on that socket.
 // Must outlive every Port opened with it and every mbuf taken from it.
+// Set-up path only (not thread-safe): fill it from the main lcore.
 class Mempools {
   public:
     struct Config {

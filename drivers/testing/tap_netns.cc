@@ -209,6 +209,14 @@ RunResult BackgroundProcess::wait(Duration timeout) {
 
 // ----------------------------------------------------------------- TapNetns
 
+Result<Port, std::string> open_tap(std::string_view iface, const PortConfig& config) {
+    const std::string name(iface);
+    if (name.empty() || name.size() > 15) {
+        return unexpected("interface name '" + name + "' must be 1..15 characters");
+    }
+    return Port::open_vdev("net_tap_" + name, "iface=" + name, config);
+}
+
 int TapNetns::cleanup_stale_namespaces() {
     return cleanup_stale_namespaces(g_process_start);
 }
@@ -251,8 +259,7 @@ Result<std::unique_ptr<TapNetns>, std::string> TapNetns::create(const TapNetnsCo
     if (t->iface_.size() > 15) t->iface_.resize(15);
 
     // 1. The port, started while its interface is still in our namespace.
-    const std::string vdev = "net_tap_l45_" + std::to_string(pid) + "_" + std::to_string(n);
-    auto port = Port::open_vdev(vdev, "iface=" + t->iface_, config.port);
+    auto port = open_tap(t->iface_, config.port);
     if (!port) return unexpected("net_tap: " + port.error());
     t->port_ = std::make_unique<Port>(std::move(*port));
 

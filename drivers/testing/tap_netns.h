@@ -79,6 +79,11 @@ class BackgroundProcess {
     RunResult result_{};
 };
 
+// A started net_tap port whose kernel interface is `iface` (in our namespace);
+// the Port owns the vdev "net_tap_<iface>" and removes it on destruction.
+[[nodiscard]] Result<Port, std::string> open_tap(std::string_view iface,
+                                                 const PortConfig& config = {});
+
 // Host-side helper usable without a namespace: runs argv (no shell), captures output.
 [[nodiscard]] RunResult run_argv(const std::vector<std::string>& argv);
 

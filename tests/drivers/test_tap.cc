@@ -36,6 +36,19 @@ std::unique_ptr<TapNetns> make(std::uint8_t subnet = 7) {
     return t ? std::move(*t) : nullptr;
 }
 
+TEST(OpenTap, InterfaceExistsWhileThePortLives) {
+    const std::string iface = "l45o" + std::to_string(::getpid() % 1000000);
+    {
+        auto port = drivers::testing::open_tap(iface);
+        ASSERT_TRUE(port.has_value()) << port.error();
+        EXPECT_EQ(run_argv({"ip", "link", "show", "dev", iface}).exit_status, 0);
+        EXPECT_EQ(drivers::find_port("net_tap_" + iface), port->port_id());
+    }
+    EXPECT_NE(run_argv({"ip", "link", "show", "dev", iface}).exit_status, 0);
+    EXPECT_FALSE(drivers::find_port("net_tap_" + iface).has_value());
+    EXPECT_FALSE(drivers::testing::open_tap("a_name_much_too_long_for_linux").has_value());
+}
+
 TEST(TapNetns, InterfaceLivesInTheNamespaceAndIsGoneAfterTeardown) {
     auto t = make();
     ASSERT_NE(t, nullptr);
@@ -162,7 +175,9 @@ TEST(TapNetns, StaleNamespacesOfDeadProcessesAreDeleted) {
     const long pid = std::stol(dead.output);
     ASSERT_NE(::kill(static_cast<pid_t>(pid), 0), 0);
     const std::string stale = "l45-" + std::to_string(pid) + "-99";
-    const std::string alive = "l45-1-98";  // pid 1 is alive: never touched
+    // Ours, and we are alive: never touched (and a later run cleans it up
+    // if this test dies before deleting it).
+    const std::string alive = "l45-" + std::to_string(::getpid()) + "-98";
     ASSERT_EQ(run_argv({"ip", "netns", "add", stale}).exit_status, 0);
     ASSERT_EQ(run_argv({"ip", "netns", "add", alive}).exit_status, 0);
     // Both are younger than this process: the default cut-off keeps them.
