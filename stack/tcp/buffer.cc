@@ -106,6 +106,19 @@ ByteSpan MbufQueue::front_span() const {
     return {};
 }
 
+bool MbufQueue::pop_front(MbufPtr& out, std::uint32_t& out_offset, std::uint32_t& out_len) {
+    if (count_ == 0) return false;
+    Entry& e = at(0);
+    out = std::move(e.m);
+    out_offset = e.offset;
+    out_len = e.len;
+    bytes_ -= e.len;
+    e.appendable = false;
+    head_ = (head_ + 1) % capacity_;
+    --count_;
+    return true;
+}
+
 void MbufQueue::consume(std::uint32_t n) {
     while (n > 0 && count_ > 0) {
         Entry& e = at(0);

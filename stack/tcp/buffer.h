@@ -54,6 +54,9 @@ class MbufQueue {
     [[nodiscard]] bool copy_out(std::uint32_t offset, MutableByteSpan out) const;
     // The contiguous bytes at the front (empty when the queue is).
     [[nodiscard]] ByteSpan front_span() const;
+    // Hands the front entry over whole: its mbuf and which bytes of it are
+    // data. False when empty.
+    [[nodiscard]] bool pop_front(MbufPtr& out, std::uint32_t& out_offset, std::uint32_t& out_len);
     // Drops n bytes from the front, freeing mbufs that empty.
     void consume(std::uint32_t n);
     void clear();

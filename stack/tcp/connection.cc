@@ -1189,10 +1189,21 @@ std::uint32_t Connection::recv(MutableByteSpan out) {
     return n;
 }
 
+bool Connection::recv_mbuf(MbufPtr& out, std::uint32_t& out_offset, std::uint32_t& out_len) {
+    if (rx_.empty()) return false;
+    if (!rx_.pop_front(out, out_offset, out_len)) return false;
+    after_consume();
+    return true;
+}
+
 void Connection::consume(std::uint32_t n) {
+    rx_.consume(n);
+    after_consume();
+}
+
+void Connection::after_consume() {
     auto& t = tcb_;
     const std::uint32_t before = rcv_wnd();
-    rx_.consume(n);
     // Window update (§3.8.6.2.2): tell the peer once the window has grown
     // by at least min(buffer/2, MSS) over what it was last told.
     const std::uint32_t free_len = cfg_.rcv_buf_len - rx_.bytes();

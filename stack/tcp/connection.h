@@ -266,6 +266,9 @@ class Connection {
     // Zero copy: the contiguous received bytes at the front, then consume().
     [[nodiscard]] ByteSpan peek() const { return rx_.front_span(); }
     void consume(std::uint32_t n);
+    // Zero copy, whole segments: takes the front received mbuf; its data are
+    // bytes [out_offset, out_offset + out_len) of the (possibly chained) packet.
+    [[nodiscard]] bool recv_mbuf(MbufPtr& out, std::uint32_t& out_offset, std::uint32_t& out_len);
     [[nodiscard]] std::uint32_t recv_available() const { return rx_.bytes(); }
     // The peer sent FIN and every byte before it has been read.
     [[nodiscard]] bool recv_finished() const { return tcb_.fin_received && rx_.bytes() == 0; }
@@ -332,6 +335,8 @@ class Connection {
     void enter_closed(CloseReason reason);
     void on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len);
     void on_dup_ack(Instant now);
+    // Window update after the application took data (§3.8.6.2.2).
+    void after_consume();
     // During recovery with SACK: resend the first hole the peer's SACK
     // blocks reveal above rtx_next (RFC 6675 NextSeg rule 1, without the
     // pipe estimate). False when there is none.

@@ -518,6 +518,15 @@ void TcpStack::consume(ConnId id, std::uint32_t n) {
     if (c->wants_output()) mark_dirty(id.index);
 }
 
+bool TcpStack::recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
+                         std::uint32_t& out_len) {
+    Connection* c = get(id);
+    if (c == nullptr) return false;
+    const bool ok = c->recv_mbuf(out, out_offset, out_len);
+    if (c->wants_output()) mark_dirty(id.index);
+    return ok;
+}
+
 void TcpStack::shutdown(ConnId id) {
     Connection* c = get(id);
     if (c == nullptr) return;

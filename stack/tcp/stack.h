@@ -111,6 +111,8 @@ class TcpStack {
     [[nodiscard]] std::uint32_t recv(ConnId id, MutableByteSpan out);
     [[nodiscard]] ByteSpan peek(ConnId id) const;
     void consume(ConnId id, std::uint32_t n);
+    [[nodiscard]] bool recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
+                                 std::uint32_t& out_len);
     void shutdown(ConnId id);
     void close(ConnId id);
     void abort(ConnId id);

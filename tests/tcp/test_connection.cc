@@ -284,6 +284,19 @@ TEST(TcpData, ReceivesAcksAndDelivers) {
     EXPECT_EQ(h.conn().recv(out), 60u);
     EXPECT_TRUE(std::equal(out.begin(), out.begin() + 60, data.begin() + 40));
     EXPECT_EQ(h.conn().recv_available(), 0u);
+    // Whole received mbufs can be taken as they are.
+    h.send(T0, seg(flags::kAck | flags::kPsh, 5101, 1001), data);
+    (void)h.recv(T0);
+    MbufPtr m;
+    std::uint32_t off = 0, len = 0;
+    ASSERT_TRUE(h.conn().recv_mbuf(m, off, len));
+    EXPECT_EQ(off, 20u);  // after the TCP header, which stays in the mbuf
+    ASSERT_EQ(len, 100u);
+    EXPECT_EQ(
+        std::memcmp(rte_pktmbuf_mtod_offset(m.get(), const std::uint8_t*, off), data.data(), len),
+        0);
+    EXPECT_FALSE(h.conn().recv_mbuf(m, off, len));
+    EXPECT_EQ(h.conn().recv_available(), 0u);
 }
 
 TEST(TcpData, DuplicateDataIsAckedNotDeliveredTwice) {
