@@ -332,7 +332,10 @@ def s_client_cmd(ctx, port, suite=None, group=None, servername="localhost", extr
         cmd += ["-ciphersuites", suite]
     if group:
         cmd += ["-groups", group]
-    return cmd + (extra or [])
+    cmd += extra or []
+    if "-quiet" in cmd:
+        cmd.append("-no_ign_eof")  # -quiet implies -ign_eof: we want close_notify at EOF
+    return cmd
 
 
 def gnutls_cli_cmd(ctx, port, suite=None, group=None, extra=None):
@@ -379,21 +382,21 @@ NSS_LABELS = ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRE
               "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"]
 
 
-def compare_keylogs(ours_path, theirs_path, who):
-    ours = read_keylog(ours_path)
-    theirs = read_keylog(theirs_path)
-    check(len(theirs) == 1, "%s key log has %d client randoms, expected 1" % (who, len(theirs)))
-    client_random, their_secrets = next(iter(theirs.items()))
-    check(client_random in ours, "l45 key log has no line for client random %s... (has %s)" % (
-        client_random[:16], [k[:16] for k in ours]))
-    mine = ours[client_random]
+def compare_keylogs(one_path, many_path, one_who, many_who):
+    """one_path holds exactly one connection (a fresh file); many_path must
+    hold the five NSS lines for the same client random, with equal secrets."""
+    one = read_keylog(one_path)
+    many = read_keylog(many_path)
+    check(len(one) == 1, "%s key log has %d client randoms, expected 1" % (one_who, len(one)))
+    client_random, secrets = next(iter(one.items()))
+    check(set(NSS_LABELS) <= set(secrets), "%s logged only %s" % (one_who, sorted(secrets)))
+    check(client_random in many, "%s key log has no line for client random %s..." % (
+        many_who, client_random[:16]))
+    other = many[client_random]
     for label in NSS_LABELS:
-        check(label in mine, "l45 key log lacks %s for this connection" % label)
-        if label in their_secrets:
-            check(mine[label] == their_secrets[label],
-                  "%s differs between l45 and %s" % (label, who))
-    check(set(NSS_LABELS) <= set(their_secrets),
-          "%s logged only %s" % (who, sorted(their_secrets)))
+        check(label in other, "%s key log lacks %s for this connection" % (many_who, label))
+        check(other[label] == secrets[label],
+              "%s differs between %s and %s" % (label, one_who, many_who))
 
 
 # --- case groups -------------------------------------------------------------
@@ -418,11 +421,12 @@ def group_openssl_client(ctx):
                 ctx.case("s_client->l45 %s %s %s" % (cert, suite, ossl_group), case)
         stop(server.proc)
 
-    # HelloRetryRequest: OpenSSL sends one share (the first group, x25519);
-    # an l45 server preferring P-256 asks for a P-256 share.
+    # HelloRetryRequest: OpenSSL sends one share (its first group, x25519).
+    # The l45 server takes any share in its list (RFC 8446 §4.2.8 lets it)
+    # and retries only when none is usable, so it gets --groups P-256 alone.
     port = base + 5
     server = L45Server(ctx, port, ["--cert", ctx.dir + "/ecdsa.pem", "--key",
-                                   ctx.dir + "/ecdsa.key", "--groups", "P-256,x25519"],
+                                   ctx.dir + "/ecdsa.key", "--groups", "P-256"],
                        "l45-server-hrr")
 
     def hrr():
@@ -459,7 +463,7 @@ def group_openssl_client(ctx):
         check(os.path.exists(keylog), "the l45 server wrote no key log")
         mode = os.stat(keylog).st_mode & 0o777
         check(mode & 0o077 == 0, "key log is readable by others (mode %o)" % mode)
-        compare_keylogs(keylog, theirs, "s_client")
+        compare_keylogs(theirs, keylog, "s_client", "l45 server")
 
     ctx.case("s_client->l45 keylog NSS labels match", keylog_case)
     stop(server.proc)
@@ -591,8 +595,6 @@ def group_openssl_server(ctx):
     for suite in SUITES:
         def www(suite=suite):
             ours = ctx.dir + "/l45-client-keylog-%s.txt" % suite
-            if os.path.exists(keylog):
-                os.unlink(keylog)
             rc, out, err = converse(
                 l45_client_cmd(ctx, port, suite, extra=["--keylog", ours,
                                                         "--alpn", "h2,http/1.1"]),
@@ -602,7 +604,7 @@ def group_openssl_server(ctx):
             check("Cipher is " + suite in text, "s_server's page does not show %s:%s" %
                   (suite, indent(text[:1500])))
             check("alpn=http/1.1" in err, "ALPN http/1.1 not reported:" + indent(err))
-            compare_keylogs(ours, keylog, "s_server")
+            compare_keylogs(ours, keylog, "l45 client", "s_server")
 
         ctx.case("l45->s_server -www %s, ALPN, keylog" % suite, www)
 
@@ -647,7 +649,8 @@ def group_gnutls_server(ctx):
             for ossl_group, _, l45_group in GROUPS:
                 def case(suite=suite, ossl_group=ossl_group, l45_group=l45_group, port=port,
                          proc=proc, log=log):
-                    payload = random_payload()
+                    # gnutls-serv --echo handles text (a NUL ends its string).
+                    payload = text_payload()
                     rc, out, err = converse(l45_client_cmd(ctx, port, suite, ossl_group),
                                             payload, lambda o: len(o) >= len(payload))
                     check(proc.poll() is None, "gnutls-serv died" + tail_of(log))
@@ -742,7 +745,8 @@ def group_server_behaviour(ctx):
     server = L45Server(ctx, port, ["--ephemeral-ca-out", ca_out], "l45-server-eph")
 
     def ephemeral():
-        log = server.new_log()
+        with open(server.log) as f:
+            log = f.read()
         check("EPHEMERAL self-signed ECDSA P-256" in log, "not announced:" + indent(log))
         payload = random_payload(1024)
         cmd = s_client_cmd(ctx, port, extra=["-quiet"])
