@@ -30,16 +30,22 @@
 //                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
-// Not done yet (next sessions): full SACK-based loss recovery (RFC 6675:
-// the scoreboard and pipe; today the peer's latest SACK blocks only pick
-// which hole to resend on each duplicate ACK during NewReno recovery, and
-// RTO recovery ignores them), HyStart++ (RFC 9406), options in SYN cookies (a
-// cookie connection has no window scale/SACK/timestamps), a compact TIME_WAIT table (TIME_WAIT
-// connections keep their slot; one is reclaimed when the table is full, and
-// a new SYN above RCV.NXT reopens the tuple), zero-copy transmit (segments
-// copy payload out of the send queue), TSO (TX checksum offload is a config
-// flag, not yet exercised on hardware), RFC 3042 limited transmit, ECN (RFC 3168), urgent data
-// (ignored, §3.8.5), RFC 8985 RACK-TLP, RFC 7413 TFO, IPv6, path MTU discovery.
+// Not done yet (next sessions):
+// - full SACK-based loss recovery (RFC 6675 scoreboard and pipe): today the
+//   peer's latest SACK blocks only pick which hole to resend on each
+//   duplicate ACK during NewReno-style recovery; RTO recovery ignores them;
+// - RFC 3042 limited transmit, RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
+// - options in SYN cookies (a cookie connection has no window scale, SACK
+//   or timestamps);
+// - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
+//   reclaimed when the table is full, and a SYN above RCV.NXT reopens it;
+// - zero-copy transmit (segments copy payload out of the send queue, whose
+//   offset lookup is a linear walk), TSO; TX checksum offload is a config
+//   flag not yet exercised on a NIC;
+// - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
+// - InterfaceAdapter is compiled but not yet run against a live Interface.
+// Tests: tests/tcp/ (fake-clock connection tests, two stacks back to back
+// over a faulty in-memory wire, fuzz_segment.cc for libFuzzer).
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
