@@ -28,6 +28,7 @@
 #include "tls/handshake/config.h"
 #include "tls/handshake/connection.h"
 #include "tls/pki/certificate.h"
+#include "tls/pki/key_share.h"
 #include "tls/record/aead.h"
 
 namespace {
@@ -113,7 +114,7 @@ bool apply_common(const CommonOptions& o, tls::Config& config, KeyLogFile& keylo
         config.groups.clear();
         for (const auto& name : split_list(o.groups)) {
             const auto group = parse_group(name);
-            if (!group) {
+            if (!group || !tls::pki::key_share_supported(*group)) {
                 log("unknown group '" + name + "' (x25519, P-256, P-384)");
                 return false;
             }
@@ -374,7 +375,8 @@ int run_client(const ClientOptions& o) {
     session_options.handshake_timeout_ms = o.handshake_timeout_s * 1000;
     const SessionResult r =
         run_session(**conn, sock.get(), session_options, [&](const tls::Connection& c) {
-            log("connected to " + o.connect + ": " + describe_negotiated(c.negotiated()) +
+            log("connected to " + o.connect + ": " +
+                describe_negotiated(c.negotiated(), config.server_name) +
                 (o.insecure ? " (certificate NOT verified)" : " (certificate verified)"));
         });
 

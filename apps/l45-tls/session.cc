@@ -332,7 +332,7 @@ std::string describe_error(const tls::TlsError& error) {
     return name;
 }
 
-std::string describe_negotiated(const tls::Negotiated& n) {
+std::string describe_negotiated(const tls::Negotiated& n, std::string_view our_server_name) {
     std::string s = "TLSv1.3 suite=";
     s += suite_name(n.suite);
     s += " group=";
@@ -344,7 +344,8 @@ std::string describe_negotiated(const tls::Negotiated& n) {
     s += " alpn=";
     s += n.alpn.empty() ? "-" : n.alpn;
     s += " sni=";
-    s += n.server_name.empty() ? "-" : n.server_name;
+    const std::string_view sni = our_server_name.empty() ? n.server_name : our_server_name;
+    s += sni.empty() ? std::string_view("-") : sni;
     return s;
 }
 

@@ -54,8 +54,11 @@ struct SessionResult {
 // "sent alert bad_certificate", "received alert handshake_failure", ...
 [[nodiscard]] std::string describe_error(const tls::TlsError& error);
 
-// The negotiated parameters on one line, for stderr and server logs.
-[[nodiscard]] std::string describe_negotiated(const tls::Negotiated& n);
+// The negotiated parameters on one line, for stderr and server logs. A
+// client passes the name it sent (Negotiated::server_name is the server's
+// view of the SNI).
+[[nodiscard]] std::string describe_negotiated(const tls::Negotiated& n,
+                                              std::string_view our_server_name = {});
 
 // The --www status page (a complete HTTP/1.0 response) for `request`.
 [[nodiscard]] std::string www_response(std::string_view request, const tls::Negotiated& n);

@@ -419,7 +419,7 @@ def group_openssl_client(ctx):
                     echo_check(payload, out, "s_client" + indent(err))
                     expect_negotiated(server, suite, l45_group)
                 ctx.case("s_client->l45 %s %s %s" % (cert, suite, ossl_group), case)
-        stop(server.proc)
+        ctx.finish_server(server)
 
     # HelloRetryRequest: OpenSSL sends one share (its first group, x25519).
     # The l45 server takes any share in its list (RFC 8446 §4.2.8 lets it)
@@ -446,7 +446,7 @@ def group_openssl_client(ctx):
 
     # Key log: the server's --keylog has the five NSS lines for this client
     # random, with the same secrets as s_client's -keylogfile.
-    stop(server.proc)
+    ctx.finish_server(server)
     port = base + 6
     keylog = ctx.dir + "/server-keylog.txt"
     server = L45Server(ctx, port, ["--cert", ctx.dir + "/ecdsa.pem", "--key",
@@ -466,7 +466,7 @@ def group_openssl_client(ctx):
         compare_keylogs(theirs, keylog, "s_client", "l45 server")
 
     ctx.case("s_client->l45 keylog NSS labels match", keylog_case)
-    stop(server.proc)
+    ctx.finish_server(server)
 
     # SNI: two credentials; the alt.example one verifies only if chosen.
     port = base + 7
@@ -482,7 +482,7 @@ def group_openssl_client(ctx):
             expect_negotiated(server, "TLS_", None, ["sni=" + name])
 
         ctx.case("s_client->l45 SNI selects the %s certificate" % name, sni)
-    stop(server.proc)
+    ctx.finish_server(server)
 
 
 def group_gnutls_client(ctx):
@@ -503,7 +503,7 @@ def group_gnutls_client(ctx):
                                tail_of(ctx.dir + "/gnutls-cli.log"))
                     expect_negotiated(server, suite, l45_group)
                 ctx.case("gnutls-cli->l45 %s %s %s" % (cert, suite, ossl_group), case)
-        stop(server.proc)
+        ctx.finish_server(server)
 
     # GnuTLS sends both a P-256 and an x25519 share: a server preferring
     # P-256 takes the P-256 one without a HelloRetryRequest.
@@ -520,7 +520,7 @@ def group_gnutls_client(ctx):
         expect_negotiated(server, "TLS_", "P-256", ["hrr=no"])
 
     ctx.case("gnutls-cli->l45 two key shares, server prefers P-256, no HRR", two_shares)
-    stop(server.proc)
+    ctx.finish_server(server)
 
 
 def group_curl(ctx):
@@ -551,7 +551,7 @@ def group_curl(ctx):
                     check("SNI: localhost" in text, "SNI not shown:" + indent(text))
                     expect_negotiated(server, suite, l45_group, ["alpn=http/1.1"])
                 ctx.case("curl->l45 --www %s %s %s" % (cert, suite, ossl_group), case)
-        stop(server.proc)
+        ctx.finish_server(server)
 
 
 def group_openssl_server(ctx):
@@ -607,6 +607,28 @@ def group_openssl_server(ctx):
             compare_keylogs(ours, keylog, "l45 client", "s_server")
 
         ctx.case("l45->s_server -www %s, ALPN, keylog" % suite, www)
+
+    # HelloRetryRequest at the client: l45 sends one share (x25519, its first
+    # group); s_server accepts P-256 only and asks for it.
+    port_hrr = base + 6
+    port_free(port_hrr)
+    log_hrr = ctx.dir + "/s_server-hrr.log"
+    proc_hrr = start(["openssl", "s_server", "-accept", str(port_hrr), "-tls1_3", "-cert",
+                      ctx.dir + "/ecdsa.pem", "-key", ctx.dir + "/ecdsa.key", "-www",
+                      "-groups", "P-256"], stdout_path=log_hrr)
+    wait_port(port_hrr, proc_hrr, log_hrr)
+
+    def client_hrr():
+        rc, out, err = converse(l45_client_cmd(ctx, port_hrr, group="x25519,P-256"),
+                                b"GET / HTTP/1.0\r\n\r\n", lambda o: b"</HTML>" in o.upper())
+        text = out.decode("utf-8", "replace")
+        check(rc == 0, "l45 client exited %s:%s" % (rc, indent(err)))
+        check("hrr=yes" in err and "group=P-256" in err,
+              "the client did not report a HelloRetryRequest to P-256:" + indent(err))
+        check("Cipher is TLS_" in text, "no s_server page:" + indent(text[:800]))
+
+    ctx.case("l45->s_server HelloRetryRequest x25519 share -> P-256", client_hrr)
+    stop(proc_hrr)
 
     # Verification failures: a name the certificate does not cover, and a CA
     # we do not trust. The client must refuse (exit 4) and name the alert.
@@ -755,7 +777,7 @@ def group_server_behaviour(ctx):
         echo_check(payload, out, "s_client with the ephemeral CA" + indent(err))
 
     ctx.case("l45 server: ephemeral self-signed certificate verifies with its CA", ephemeral)
-    stop(server.proc)
+    ctx.finish_server(server)
 
 
 GROUP_FUNCS = {
@@ -775,6 +797,27 @@ class Context:
         self.only = only
         self.passed = 0
         self.failed = []
+
+    def finish_server(self, server):
+        """SIGTERM, exit 0 within 5 s, and no sanitizer report in its log (under
+        -Db_sanitize the leak check runs at this exit)."""
+        def clean_exit():
+            if not server.alive():
+                raise CaseFailure("the server had already exited" + tail_of(server.log))
+            server.terminate()
+            try:
+                rc = server.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                raise CaseFailure("no exit within 10 s of SIGTERM")
+            with open(server.log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            check("Sanitizer" not in text and "runtime error" not in text,
+                  "sanitizer report:" + indent(text[text.find("=="):][:3000]))
+            check(rc == 0, "exit code %d after SIGTERM%s" % (rc, tail_of(server.log)))
+
+        self.case("l45 server %s: SIGTERM -> exit 0, no sanitizer report" %
+                  os.path.basename(server.log)[:-4], clean_exit)
+        stop(server.proc)
 
     def case(self, name, fn):
         if self.only and self.only not in name:
