@@ -43,7 +43,7 @@
 //   offset lookup is a linear walk), TSO; TX checksum offload is a config
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
-// - InterfaceAdapter is compiled but not yet run against a live Interface.
+// - InterfaceAdapter has run only between two Interfaces in memory (tests).
 // Tests: tests/tcp/ (fake-clock connection tests, two stacks back to back
 // over a faulty in-memory wire, fuzz_segment.cc for libFuzzer).
 //
