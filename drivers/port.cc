@@ -511,4 +511,13 @@ Result<std::uint16_t, std::string> create_vdev(std::string_view name, std::strin
     return *id;
 }
 
+rte_ether_addr station_mac(const Port& port) {
+    rte_ether_addr mac = port.mac();
+    if (port.driver_name() == "net_tap") {
+        mac.addr_bytes[0] = static_cast<std::uint8_t>((mac.addr_bytes[0] | 0x02) & ~0x01);
+        mac.addr_bytes[5] ^= 0x01;
+    }
+    return mac;
+}
+
 }  // namespace l45::drivers

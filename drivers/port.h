@@ -228,6 +228,14 @@ class Port {
 
 // rte_eth_dev_get_port_by_name.
 [[nodiscard]] std::optional<std::uint16_t> find_port(std::string_view name);
+
+// The MAC a host stack should own on `port`: the port's own, except on
+// net_tap. There the kernel's end of the tap carries the same MAC as the DPDK
+// port, so a stack using it would see its neighbour's frames as its own (and
+// drop the kernel's ARP as coming from itself); it takes a locally
+// administered neighbour of that address instead. A tap hands the PMD every
+// frame the kernel writes, whatever its destination, so no filter is needed.
+[[nodiscard]] rte_ether_addr station_mac(const Port& port);
 // rte_vdev_init(name, args), e.g. ("net_tap0", "iface=l45t0"); returns the port id.
 [[nodiscard]] Result<std::uint16_t, std::string> create_vdev(std::string_view name,
                                                              std::string_view args);

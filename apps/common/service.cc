@@ -20,17 +20,3 @@ std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interfac
 }
 
 }  // namespace l45::apps
-
-namespace l45::apps {
-
-rte_ether_addr stack_mac(const drivers::Port& port) {
-    rte_ether_addr mac = port.mac();
-    if (port.driver_name() == "net_tap") {
-        mac.addr_bytes[0] |= 0x02;  // locally administered
-        mac.addr_bytes[0] &= 0xfe;  // unicast
-        mac.addr_bytes[5] ^= 0x01;
-    }
-    return mac;
-}
-
-}  // namespace l45::apps

@@ -19,14 +19,3 @@ std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interfac
                          Instant now);
 
 }  // namespace l45::apps
-
-namespace l45::apps {
-
-// The MAC the stack owns on `port`: the port's own, except on net_tap. There
-// the kernel's end of the tap carries the same MAC as the DPDK port, so a
-// stack using it would see its neighbour's frames as its own (and drop ARP
-// from "itself"); it takes a locally administered neighbour address instead.
-// A tap delivers every frame the kernel writes, whatever its destination.
-[[nodiscard]] rte_ether_addr stack_mac(const drivers::Port& port);
-
-}  // namespace l45::apps

@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         l45::net::InterfaceConfig config;
-        config.mac = l45::apps::stack_mac(*port);
+        config.mac = l45::drivers::station_mac(*port);
         config.ip = prefix->addr;
         config.prefix_len = prefix->prefix_len;
         config.gateway = gateway;

@@ -280,16 +280,11 @@ Result<std::unique_ptr<TapNetns>, std::string> TapNetns::create(const TapNetnsCo
                       "ip link set netns");
         !r)
         return unexpected(r.error());
-    // 4. A MAC of its own (net_tap gives the kernel side the port's MAC, and
-    //    two stations with one address confuse everyone), an address, link
-    //    up; no IPv6 so the only traffic is what a test causes.
-    rte_ether_addr mac = t->port_->mac();
-    mac.addr_bytes[0] = static_cast<std::uint8_t>((mac.addr_bytes[0] | 0x02) & ~0x01);
-    mac.addr_bytes[5] ^= 0x01;
-    char mac_str[RTE_ETHER_ADDR_FMT_SIZE];
-    rte_ether_format_addr(mac_str, sizeof mac_str, &mac);
-    std::string setup =
-        "set -e; ip link set lo up; ip link set dev " + t->iface_ + " address " + mac_str + "; ";
+    // 4. An address, link up; no IPv6 so the only traffic is what a test
+    //    causes. The kernel side keeps the MAC net_tap gave it (the port's),
+    //    exactly as for a user who moves the interface by hand: the l45 side
+    //    takes station_mac(port), so the two stations never share an address.
+    std::string setup = "set -e; ip link set lo up; ";
     if (config.disable_ipv6) {
         setup += "sysctl -qw net.ipv6.conf." + t->iface_ + ".disable_ipv6=1; ";
     }

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Sends malformed frames from inside a test namespace at an l45 interface.
 
-Usage: send_malformed.py IFACE DST_MAC DST_IP SRC_IP COUNT SEED
+Usage: send_malformed.py IFACE DST_MAC DST_IP SRC_IP COUNT SEED [random]
 
 Each category is sent COUNT times; one line per category is printed,
 `category count`, so the caller can check that l45 counted each one under
-its own drop reason. Finally 1000 random frames (seeded) are sent: they must
-crash nothing. Runs with Debian's /usr/bin/python3 (python3-scapy).
+its own drop reason. With `random`, 1000 random frames (seeded) are sent
+instead: they must crash nothing. Runs with Debian's /usr/bin/python3
+(python3-scapy).
 """
 import random
 import sys
@@ -18,6 +19,7 @@ conf.verb = 0
 
 def main():
     iface, dst_mac, dst_ip, src_ip, count, seed = sys.argv[1:7]
+    random_only = len(sys.argv) > 7 and sys.argv[7] == "random"
     count = int(count)
     rnd = random.Random(int(seed))
     src_mac = open(f"/sys/class/net/{iface}/address").read().strip()
@@ -29,7 +31,7 @@ def main():
     def raw_ip(pkt, mutate):
         b = bytearray(bytes(pkt))
         mutate(b)
-        return eth / Raw(bytes(b))
+        return Ether(src=src_mac, dst=dst_mac, type=0x0800) / Raw(bytes(b))
 
     echo = ICMP(type=8, id=0x4545, seq=1) / Raw(b"l45-malformed-test")
     cases = {
@@ -50,6 +52,9 @@ def main():
         # ARP faults
         "arp_malformed": Ether(src=src_mac, dst="ff:ff:ff:ff:ff:ff", type=0x0806) / Raw(b"\x00\x01\x08\x00"),
     }
+    if random_only:
+        send_random(iface, src_mac, dst_mac, rnd)
+        return
     for name, frame in cases.items():
         sendp([frame] * count, iface=iface)
         print(name, count, flush=True)
@@ -58,7 +63,9 @@ def main():
     sendp(eth / IP(src=src_ip, dst=dst_ip, options=b"\x01\x01\x01\x00") / echo, iface=iface)
     print("ip_options_echo", 1, flush=True)
 
-    # Random garbage after a valid Ethernet header and as whole frames.
+
+def send_random(iface, src_mac, dst_mac, rnd):
+    """Random bytes behind an Ethernet header, as IPv4, ARP or any type."""
     junk = []
     for _ in range(1000):
         n = rnd.randint(0, 1500)
