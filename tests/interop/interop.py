@@ -630,6 +630,25 @@ def group_openssl_server(ctx):
     ctx.case("l45->s_server HelloRetryRequest x25519 share -> P-256", client_hrr)
     stop(proc_hrr)
 
+    # No common suite: s_server refuses with handshake_failure; the client
+    # names the alert it received and exits 3.
+    port_ns = base + 7
+    port_free(port_ns)
+    log_ns = ctx.dir + "/s_server-nosuite.log"
+    proc_ns = start(["openssl", "s_server", "-accept", str(port_ns), "-tls1_3", "-cert",
+                     ctx.dir + "/ecdsa.pem", "-key", ctx.dir + "/ecdsa.key", "-www",
+                     "-ciphersuites", "TLS_AES_256_GCM_SHA384"], stdout_path=log_ns)
+    wait_port(port_ns, proc_ns, log_ns)
+
+    def no_common_suite():
+        rc, out, err = converse(l45_client_cmd(ctx, port_ns, suite="TLS_AES_128_GCM_SHA256"),
+                                b"GET / HTTP/1.0\r\n\r\n", lambda o: False, timeout=5)
+        check(rc == 3, "l45 client exited %s, expected 3 (handshake failed):%s" % (rc, indent(err)))
+        check("received alert handshake_failure" in err, "the alert is not named:" + indent(err))
+
+    ctx.case("l45->s_server no common suite: exit 3, alert named", no_common_suite)
+    stop(proc_ns)
+
     # Verification failures: a name the certificate does not cover, and a CA
     # we do not trust. The client must refuse (exit 4) and name the alert.
     def wrong_name():
@@ -760,6 +779,35 @@ def group_server_behaviour(ctx):
 
     ctx.case("l45 server: SIGTERM stops it with exit code 0", sigterm)
     stop(server.proc)
+
+    # l45 client against l45 server: a large echo (back-pressure both ways)
+    # and an ALPN mismatch (no_application_protocol, named on both sides).
+    port = base + 2
+    server = L45Server(ctx, port, ["--cert", ctx.dir + "/rsa.pem", "--key", ctx.dir + "/rsa.key",
+                                   "--alpn", "h2"], "l45-server-self")
+
+    def big_echo():
+        payload = random_payload(1 << 20)
+        rc, out, err = converse(l45_client_cmd(ctx, port, extra=["--alpn", "h2"]), payload,
+                                lambda o: len(o) >= len(payload), timeout=30)
+        check(rc == 0, "l45 client exited %s:%s" % (rc, indent(err)))
+        echo_check(payload, out, "l45 server (1 MiB)")
+        check("alpn=h2" in err, "ALPN h2 not negotiated:" + indent(err))
+
+    ctx.case("l45->l45 1 MiB echo, ALPN h2", big_echo)
+
+    def alpn_mismatch():
+        rc, out, err = converse(l45_client_cmd(ctx, port, extra=["--alpn", "http/1.1"]),
+                                b"x", lambda o: False, timeout=5)
+        check(rc == 3, "l45 client exited %s, expected 3:%s" % (rc, indent(err)))
+        check("received alert no_application_protocol" in err,
+              "the client does not name the alert:" + indent(err))
+        log = server.new_log(r"failed")
+        check("sent alert no_application_protocol" in log,
+              "the server does not name the alert:" + indent(log))
+
+    ctx.case("l45->l45 ALPN mismatch: no_application_protocol on both sides", alpn_mismatch)
+    ctx.finish_server(server)
 
     # No --cert: an ephemeral self-signed certificate, announced on stderr.
     port = base + 1
