@@ -1045,8 +1045,11 @@ void Connection::transmit(Instant now) {
         }
         // Zero window with data waiting and nothing in flight: probe
         // (§3.8.6.1); the probe timer backs off like the RTO.
-        if (unsent_len() > 0 && t.snd_wnd == 0 && t.snd_max == t.snd_una &&
-            t.persist_deadline == kNever) {
+        // (After an RTO went back to SND.UNA, data beyond it may still be
+        // unacknowledged; with the window shut nothing is resent and only
+        // the probe keeps the connection moving.)
+        if (unsent_len() > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una &&
+            t.rtx_deadline == kNever && t.persist_deadline == kNever) {
             const Duration d = std::min<Duration>(t.rto * (1u << std::min(t.persist_backoff, 16u)),
                                                   cfg_.persist_max);
             t.persist_deadline = now + d;

@@ -860,6 +860,30 @@ TEST(TcpTimers, PersistProbesAZeroWindow) {
     EXPECT_EQ(h.conn().state(), State::kEstablished);
 }
 
+TEST(TcpTimers, WindowShutWithDataOutstandingFallsBackToProbes) {
+    Harness h;
+    h.establish_passive();
+    ASSERT_EQ(h.conn().send(bytes_of(2920)), 2920u);
+    h.conn().poll(T0);
+    EXPECT_EQ(h.pending(), 2u);
+    h.drain();
+    // The first segment is acknowledged and the window shuts; the second
+    // is still outstanding.
+    h.send(at(10ms), seg(flags::kAck, 5001, 2461, 0));
+    h.recv_nothing(at(209ms));
+    // RTO: back to SND.UNA, but the window is zero: nothing is resent...
+    h.recv_nothing(at(210ms));
+    // ...and the persist timer probes (RTO now 400 ms).
+    h.recv_nothing(at(609ms));
+    Captured p = h.recv(at(610ms));
+    EXPECT_EQ(p.repr.seq, SeqNum(2460));
+    EXPECT_TRUE(p.payload.empty());
+    h.send(at(620ms), seg(flags::kAck, 5001, 2461, 5000));
+    Captured r = h.recv(at(620ms));
+    EXPECT_EQ(r.repr.seq, SeqNum(2461));
+    EXPECT_EQ(r.payload.size(), 1460u);
+}
+
 TEST(TcpTimers, KeepAlive) {
     TcpConfig cfg = plain_config();
     cfg.keepalive = true;
