@@ -238,6 +238,7 @@ int run_server(const ServerOptions& o) {
         log("--listen wants IP:PORT, got '" + o.listen + "'");
         return kExitUsage;
     }
+    install_signal_handling();
     std::string error;
     Fd listener = listen_tcp(*where, error);
     if (!listener.valid()) {
@@ -358,12 +359,15 @@ int run_client(const ClientOptions& o) {
         return kExitUsage;
     }
 
+    // connect() blocks: until it returns, SIGINT keeps its default action
+    // (a blocked signal would otherwise wait out the kernel's SYN timeout).
     std::string error;
     Fd sock = connect_tcp(*where, error);
     if (!sock.valid()) {
         log("cannot connect to " + o.connect + ": " + error);
         return kExitNetwork;
     }
+    install_signal_handling();
     auto conn = tls::Connection::create(config, **engine);
     if (!conn) {
         log("cannot create the connection: " + describe_error(conn.error()));
@@ -466,7 +470,6 @@ int main(int argc, char** argv) {
         return rc == 0 ? kExitOk : kExitUsage;
     }
 
-    install_signal_handling();
     if (srv->parsed()) return run_server(server);
     return run_client(client);
 }
