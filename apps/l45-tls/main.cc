@@ -27,6 +27,7 @@
 #include "stack/base/random.h"
 #include "tls/handshake/config.h"
 #include "tls/handshake/connection.h"
+#include "tls/msg/extensions.h"
 #include "tls/pki/certificate.h"
 #include "tls/pki/key_share.h"
 #include "tls/record/aead.h"
@@ -380,7 +381,10 @@ int run_client(const ClientOptions& o) {
     const SessionResult r =
         run_session(**conn, sock.get(), session_options, [&](const tls::Connection& c) {
             log("connected to " + o.connect + ": " +
-                describe_negotiated(c.negotiated(), config.server_name) +
+                describe_negotiated(c.negotiated(),
+                                    tls::msg::is_valid_sni_host_name(config.server_name)
+                                        ? std::string_view(config.server_name)
+                                        : std::string_view("-")) +
                 (o.insecure ? " (certificate NOT verified)" : " (certificate verified)"));
         });
 
