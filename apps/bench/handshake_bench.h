@@ -21,6 +21,11 @@ struct HandshakeResult {
     double full_per_s = 0;    // client + server Connections pumped on one core
     double server_per_s = 0;  // time spent in the server's Connection only
     double client_per_s = 0;  // the rest (client Connection + pumping)
+    // The same again after mallopt() stops glibc from giving freed memory
+    // back to the kernel (so each Connection's buffers are not page-faulted
+    // in afresh): what a long-running process with warm heaps sees.
+    double full_per_s_warm_heap = 0;
+    double server_per_s_warm_heap = 0;
     // Microseconds per operation, OpenSSL directly.
     double x25519_keygen_us = 0;
     double x25519_derive_us = 0;

@@ -143,6 +143,9 @@ void print_handshake(const l45::bench::HandshakeResult& h) {
                 h.server_per_s);
     std::printf("%-52s %12.0f\n", "bound: server asym ops (keygen+derive+sign)", server_bound);
     std::printf("%-52s %12.0f\n", "l45 client side (rest of the time)", h.client_per_s);
+    std::printf("%-52s %12.0f\n", "l45 full handshake, warm heap (no malloc trim)",
+                h.full_per_s_warm_heap);
+    std::printf("%-52s %12.0f\n", "l45 server side only, warm heap", h.server_per_s_warm_heap);
     std::printf("%-52s %12.0f\n", "bound: client asym ops (keygen+derive+verify+chain)",
                 1e6 / h.client_asym_us());
     std::printf("\nAsymmetric operations (OpenSSL %s), microseconds each\n",
@@ -232,6 +235,8 @@ int main(int argc, char** argv) {
             row("l45-full", hs->full_per_s, "handshakes/s");
             row("l45-server-only", hs->server_per_s, "handshakes/s");
             row("l45-client-side", hs->client_per_s, "handshakes/s");
+            row("l45-full-warm-heap", hs->full_per_s_warm_heap, "handshakes/s");
+            row("l45-server-only-warm-heap", hs->server_per_s_warm_heap, "handshakes/s");
             row("bound-both-asym", 1e6 / (hs->server_asym_us() + hs->client_asym_us()),
                 "handshakes/s");
             row("bound-server-asym", 1e6 / hs->server_asym_us(), "handshakes/s");
