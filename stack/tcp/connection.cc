@@ -746,7 +746,7 @@ void Connection::process_text(Instant now, const TcpRepr&, SeqNum seq, MbufPtr m
     if (t.app_closed) {
         // Nobody will read: RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13 allow a
         // reset; it tells the peer the data was not delivered.
-        send_rst(now, t.snd_nxt);
+        send_rst(now, t.snd_max);
         enter_closed(CloseReason::kAborted);
         return;
     }
@@ -1010,7 +1010,11 @@ void Connection::transmit(Instant now) {
         for (int guard = 0; guard < 4096; ++guard) {
             const std::uint32_t mss = effective_mss();
             const std::uint32_t flight = flight_len();
-            const std::uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd);
+            // RFC 3042 limited transmit: the first two duplicate ACKs each
+            // let one new segment go beyond cwnd.
+            const std::uint32_t limited =
+                !t.in_recovery && t.dup_acks > 0 && t.dup_acks < 3 ? t.dup_acks * mss : 0;
+            const std::uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd + limited);
             const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
             const std::uint32_t unsent = unsent_len();
             const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
@@ -1095,7 +1099,7 @@ void Connection::on_rtx_timeout(Instant now) {
     const std::uint32_t limit = handshake ? cfg_.max_syn_retransmissions : cfg_.max_retransmissions;
     if (t.retries > limit) {
         // §3.8.3 R2: give up.
-        if (synchronized(t.state)) send_rst(now, t.snd_nxt);
+        if (synchronized(t.state)) send_rst(now, t.snd_max);
         enter_closed(CloseReason::kTimeout);
         return;
     }
@@ -1139,14 +1143,14 @@ void Connection::on_keepalive_timeout(Instant now) {
         return;
     }
     if (t.keepalive_sent >= cfg_.keepalive_probes) {
-        send_rst(now, t.snd_nxt);
+        send_rst(now, t.snd_max);
         enter_closed(CloseReason::kTimeout);
         return;
     }
     // §3.8.4: SEG.SEQ = SND.NXT-1, no data, draws an ACK.
     ++env_.counters->keepalive_probes;
     ++t.keepalive_sent;
-    (void)send_control(now, t.snd_nxt - 1, flags::kAck);
+    (void)send_control(now, t.snd_max - 1, flags::kAck);
     t.keepalive_deadline = now + cfg_.keepalive_interval;
 }
 
@@ -1267,7 +1271,7 @@ void Connection::abort(Instant now) {
         case State::kFinWait1:
         case State::kFinWait2:
         case State::kCloseWait:
-            send_rst(now, t.snd_nxt);
+            send_rst(now, t.snd_max);
             break;
         default:
             break;

@@ -20,7 +20,8 @@
 //                  ARRIVES in the RFC's order (§3.10.7), timeouts (§3.10.8);
 //                  RFC 5961 (challenge ACKs, ACK range check, rate limit),
 //                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 5681 §3.2 + RFC 6582
-//                  fast retransmit / NewReno, RFC 6928 IW10, RFC 9293
+//                  fast retransmit / NewReno, RFC 3042 limited transmit,
+//                  RFC 6928 IW10, RFC 9293
 //                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
 //                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
@@ -34,7 +35,7 @@
 // - full SACK-based loss recovery (RFC 6675 scoreboard and pipe): today the
 //   peer's latest SACK blocks only pick which hole to resend on each
 //   duplicate ACK during NewReno-style recovery; RTO recovery ignores them;
-// - RFC 3042 limited transmit, RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
+// - RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
 // - options in SYN cookies (a cookie connection has no window scale, SACK
 //   or timestamps);
 // - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
@@ -357,7 +358,11 @@ class Connection {
     bool send_control(Instant now, SeqNum seq, std::uint8_t flags);
     bool send_repr(Instant now, TcpRepr& repr, std::uint32_t payload_from,
                    std::uint32_t payload_len);
-    void send_ack_now(Instant now) { (void)send_control(now, tcb_.snd_nxt, flags::kAck); }
+    // A pure ACK carries the highest sequence number sent: after an RTO
+    // SND.NXT goes back to SND.UNA (go-back-N), and an ACK numbered from
+    // there would fail the peer's sequence check (RFC 9293 §3.10.7.4) and be
+    // dropped with its acknowledgment.
+    void send_ack_now(Instant now) { (void)send_control(now, tcb_.snd_max, flags::kAck); }
     void send_challenge_ack(Instant now);
     void send_rst(Instant now, SeqNum seq);
     void fill_options(TcpRepr& repr) const;

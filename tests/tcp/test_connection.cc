@@ -956,6 +956,25 @@ TEST(TcpCongestion, FastRetransmitAndNewRenoRecovery) {
     EXPECT_LE(h.conn().cc().cwnd, h.conn().cc().ssthresh);
 }
 
+TEST(TcpCongestion, LimitedTransmitOnTheFirstTwoDuplicates) {
+    Harness h;
+    h.establish_passive();
+    ASSERT_EQ(h.conn().send(bytes_of(30000)), 30000u);
+    h.conn().poll(T0);
+    ASSERT_EQ(h.pending(), 10u);  // cwnd-limited
+    h.drain();
+    h.send(at(10ms), seg(flags::kAck, 5001, 1001));  // duplicate 1
+    Captured n1 = h.recv(at(10ms));
+    EXPECT_EQ(n1.repr.seq, SeqNum(1001 + 14600));  // new data, RFC 3042
+    h.recv_nothing(at(10ms));
+    h.send(at(11ms), seg(flags::kAck, 5001, 1001));  // duplicate 2
+    EXPECT_EQ(h.recv(at(11ms)).repr.seq, SeqNum(1001 + 14600 + 1460));
+    h.recv_nothing(at(11ms));
+    h.send(at(12ms), seg(flags::kAck, 5001, 1001));  // duplicate 3: fast retransmit
+    EXPECT_EQ(h.recv(at(12ms)).repr.seq, SeqNum(1001));
+    EXPECT_TRUE(h.conn().in_recovery());
+}
+
 TEST(TcpCongestion, SackBlocksPickTheHolesToResend) {
     TcpConfig cfg = plain_config();
     cfg.sack = true;

@@ -440,6 +440,18 @@ void transfer_1mib(Wire::Faults faults, std::uint64_t seed) {
     ASSERT_TRUE(p.b.listen(443, 8));
     ASSERT_TRUE(p.a.connect(p.now, kIpB, 443).has_value());
     p.run([&] { return p.app_a.closed && p.app_b.closed; });
+    if (!(p.app_a.closed && p.app_b.closed)) {
+        for (const Connection* c : {p.a.find(p.app_a.conn), p.b.find(p.app_b.conn)}) {
+            if (c == nullptr) continue;
+            std::fprintf(stderr,
+                         "state=%s una=%u nxt=%u wnd=%u cwnd=%u ssth=%u flight=%u unsent=%u rec=%d "
+                         "rto=%lld poll_at=%lld rcv_nxt=%u\n",
+                         to_string(c->state()), c->snd_una().value(), c->snd_nxt().value(),
+                         c->snd_wnd(), c->cc().cwnd, c->cc().ssthresh, c->flight_len(),
+                         c->unsent_len(), c->in_recovery(), (long long)c->rto().count(),
+                         (long long)(c->poll_at() - T0).count(), c->rcv_nxt().value());
+        }
+    }
     ASSERT_TRUE(p.app_a.closed && p.app_b.closed) << "stalled at " << (p.now - T0).count();
     EXPECT_EQ(p.app_b.received, a_out.size());
     EXPECT_EQ(p.app_a.received, b_out.size());
