@@ -2,7 +2,6 @@
 // no heap, wiped when destroyed, and never printable. Compare with ct_equal.
 #pragma once
 
-#include <string.h>  // explicit_bzero
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -25,13 +24,14 @@ class Secret {
         if (this != &other) static_cast<void>(assign(other.view()));
         return *this;
     }
-    ~Secret() { explicit_bzero(bytes_.data(), bytes_.size()); }
+    ~Secret() { wipe(); }
 
     // Returns false (and stores nothing) when bytes exceed the capacity.
     [[nodiscard]] bool assign(std::span<const std::uint8_t> bytes) {
         if (bytes.size() > kMaxSecretLen) return false;
-        explicit_bzero(bytes_.data(), bytes_.size());
-        if (!bytes.empty()) std::memcpy(bytes_.data(), bytes.data(), bytes.size());
+        wipe();
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            bytes_[i] = bytes[i];
         len_ = bytes.size();
         return true;
     }
@@ -44,6 +44,14 @@ class Secret {
     [[nodiscard]] bool empty() const { return len_ == 0; }
 
   private:
+    // Volatile stores cannot be elided as dead, like explicit_bzero, but carry
+    // no nonnull attribute for GCC 12 + UBSan to misreport under -Werror.
+    void wipe() {
+        volatile std::uint8_t* p = bytes_.data();
+        for (std::size_t i = 0; i < bytes_.size(); ++i)
+            p[i] = 0;
+    }
+
     std::array<std::uint8_t, kMaxSecretLen> bytes_{};
     std::size_t len_ = 0;
 };
