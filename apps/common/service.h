@@ -9,13 +9,16 @@
 #include "drivers/port.h"
 #include "stack/base/clock.h"
 #include "stack/net/interface.h"
+#include "stack/tcp/stack.h"
 
 namespace l45::apps {
 
 inline constexpr std::uint16_t kBurst = 32;
 
 // One iteration on (port, queue); returns how many frames moved either way.
+// With a TCP stack, its timers run after the received segments and before
+// the frames they produced are transmitted.
 std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
-                         Instant now);
+                         Instant now, tcp::TcpStack* tcp = nullptr);
 
 }  // namespace l45::apps

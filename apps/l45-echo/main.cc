@@ -1,7 +1,12 @@
-// l45-echo: the l45 stack on one DPDK port, answering ARP and ICMP echo
-// (and, with the TCP layer, echo on port 7 and discard on port 9).
+// l45-echo: the l45 stack on one DPDK port: ARP, ICMP echo, TCP echo on
+// port 7 and discard on port 9; optionally a TCP client.
 //
 //   l45-echo [EAL args] -- --ip A.B.C.D/NN [--gw A.B.C.D] [--port NAME]
+//                          [--connect IP:PORT [--bytes N] [--bulk] [--seed S]]
+//
+// Client mode streams N bytes of a seeded pattern to IP:PORT, half-closes,
+// reads until the peer closes, prints the SHA-256 of both directions (and
+// Gbit/s with --bulk) and exits: 0 when the connection closed normally.
 //
 // Example, with no NIC and no hugepages:
 //   l45-echo --no-pci --vdev net_tap0,iface=l45t0 -- --ip 198.18.0.2/24
@@ -14,14 +19,18 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
 #include "apps/common/cli.h"
 #include "apps/common/service.h"
+#include "apps/l45-echo/tcp_services.h"
 #include "drivers/eal.h"
 #include "drivers/port.h"
 #include "stack/net/interface.h"
+#include "stack/tcp/interface_adapter.h"
+#include "stack/tcp/stack.h"
 
 namespace {
 
@@ -68,11 +77,20 @@ int main(int argc, char** argv) {
     std::string gw_text;
     std::string port_name;
     double stats_interval = 10;
+    std::string connect_text;
+    std::uint64_t send_bytes = 0;
+    bool bulk = false;
+    std::uint64_t seed = 1;
     app.add_option("--ip", ip_text, "local address and prefix, e.g. 198.18.0.2/24")->required();
     app.add_option("--gw", gw_text, "default gateway");
     app.add_option("--port", port_name, "DPDK port name (default: the first port)");
     app.add_option("--stats-interval", stats_interval,
                    "seconds between counter summaries (0: only at exit)");
+    app.add_option("--connect", connect_text,
+                   "client mode: stream to IP:PORT, read the reply, print hashes, exit");
+    app.add_option("--bytes", send_bytes, "client: bytes to send (default 1 MiB, --bulk 1 GiB)");
+    app.add_flag("--bulk", bulk, "client: a bulk stream, reported in Gbit/s");
+    app.add_option("--seed", seed, "client: seed of the byte pattern");
     const int app_argc = argc - eal->app_args_index + 1;
     std::vector<char*> app_argv = {argv[0]};
     for (int i = eal->app_args_index; i < argc; ++i)
@@ -96,6 +114,20 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    std::optional<l45::apps::ClientPlan> plan;
+    if (!connect_text.empty()) {
+        const auto colon = connect_text.rfind(':');
+        const auto dst = l45::net::Ipv4Addr::parse(connect_text.substr(0, colon));
+        const int dport =
+            colon == std::string::npos ? 0 : std::atoi(connect_text.c_str() + colon + 1);
+        if (!dst || dport <= 0 || dport > 65535) {
+            std::fprintf(stderr, "l45-echo: bad --connect '%s' (IP:PORT)\n", connect_text.c_str());
+            return 1;
+        }
+        plan =
+            l45::apps::ClientPlan{*dst, static_cast<std::uint16_t>(dport),
+                                  send_bytes ? send_bytes : (bulk ? 1ull << 30 : 1ull << 20), seed};
+    }
     const auto port_id = pick_port(port_name);
     if (!port_id) {
         std::fprintf(stderr, "l45-echo: no DPDK port (give one with --vdev or a NIC)\n");
@@ -117,6 +149,20 @@ int main(int argc, char** argv) {
         if (auto mtu = port->mtu()) config.mtu = *mtu;
         l45::net::Interface iface(config, port->mempool(), port->tx_offloads());
 
+        l45::tcp::TcpStackConfig tcp_config;
+        tcp_config.local_addr = prefix->addr;
+        tcp_config.tcp.mss = static_cast<std::uint16_t>(config.mtu - 40);
+        l45::SystemRandom random;
+        l45::apps::TcpServices services(tcp_config.max_connections);
+        l45::tcp::InterfaceAdapter adapter(iface);
+        l45::tcp::TcpStack tcp(tcp_config, adapter, port->mempool(), random, services);
+        adapter.attach(tcp);
+        services.attach(tcp);
+        if (auto r = services.listen_echo_and_discard(); !r) {
+            std::fprintf(stderr, "l45-echo: %s\n", r.error().c_str());
+            return 1;
+        }
+
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         iface.start(l45::MonotonicClock::now());
@@ -125,12 +171,20 @@ int main(int argc, char** argv) {
                     prefix->addr.to_string().c_str(), prefix->prefix_len, rte_lcore_id());
         std::fflush(stdout);
 
+        if (plan) {
+            if (auto r = services.start_client(l45::MonotonicClock::now(), *plan); !r) {
+                std::fprintf(stderr, "l45-echo: %s\n", r.error().c_str());
+                return 1;
+            }
+        }
         const auto interval = std::chrono::duration_cast<l45::Duration>(
             std::chrono::duration<double>(stats_interval));
         auto next_stats = l45::MonotonicClock::now() + interval;
         while (!g_stop.load(std::memory_order_relaxed)) {
             const auto now = l45::MonotonicClock::now();
-            l45::apps::service_once(*port, 0, iface, now);
+            services.set_now(now);
+            l45::apps::service_once(*port, 0, iface, now, &tcp);
+            if (plan && services.client().done) break;
             if (stats_interval > 0 && now >= next_stats) {
                 const auto& c = iface.counters();
                 std::printf("l45-echo: rx %llu tx %llu arp_in %llu icmp_echo %llu drops_ip %llu\n",
@@ -145,6 +199,25 @@ int main(int argc, char** argv) {
                 next_stats = now + interval;
             }
         }
+        if (plan) {
+            const auto& c = services.client();
+            const double secs = std::chrono::duration<double>(c.elapsed).count();
+            std::printf("l45-echo: client %s: sent %llu bytes sha256 %s\n",
+                        l45::tcp::to_string(c.reason), static_cast<unsigned long long>(c.sent),
+                        c.sent_sha256.c_str());
+            std::printf("l45-echo: client received %llu bytes sha256 %s\n",
+                        static_cast<unsigned long long>(c.received), c.received_sha256.c_str());
+            if (bulk && secs > 0)
+                std::printf("l45-echo: bulk %.3f Gbit/s (%llu bytes in %.3f s)\n",
+                            static_cast<double>(c.sent) * 8 / secs / 1e9,
+                            static_cast<unsigned long long>(c.sent), secs);
+            if (!c.done || c.reason != l45::tcp::CloseReason::kNormal || c.sent != plan->send_len)
+                rc = 3;
+        }
+        std::printf("l45-echo: tcp echoed %llu discarded %llu closed %llu\n",
+                    static_cast<unsigned long long>(services.echoed_bytes()),
+                    static_cast<unsigned long long>(services.discarded_bytes()),
+                    static_cast<unsigned long long>(services.connections_closed()));
         print_counters(iface, *port);
     }
     l45::drivers::eal_cleanup();
