@@ -152,7 +152,7 @@ class AsymOps {
         content_.insert(content_.end(), ctx.begin(), ctx.end());
         content_.push_back(0);
         content_.resize(content_.size() + 32, 0xab);
-        signature_len_ = sign();
+        signature_len_ = sign_into(signature_);
         if (!verify()) die("ECDSA self-check failed");
         if (!verify_chain()) die("chain verification self-check failed");
     }
@@ -179,15 +179,17 @@ class AsymOps {
             die("X25519 derive failed");
         keep(secret);
     }
-    std::size_t sign() {
+    // Signs into scratch: the signature that verify() checks stays the one
+    // made at start-up (ECDSA DER signatures vary in length).
+    std::size_t sign() { return sign_into(scratch_); }
+    std::size_t sign_into(std::array<std::uint8_t, 128>& out) {
         pki::ossl::MdCtxPtr md(EVP_MD_CTX_new());
-        std::size_t len = signature_.size();
+        std::size_t len = out.size();
         if (!md ||
             EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, sign_key_.get()) != 1 ||
-            EVP_DigestSign(md.get(), signature_.data(), &len, content_.data(), content_.size()) !=
-                1)
+            EVP_DigestSign(md.get(), out.data(), &len, content_.data(), content_.size()) != 1)
             die("ECDSA sign failed");
-        keep(signature_);
+        keep(out);
         return len;
     }
     bool verify() {
@@ -219,7 +221,7 @@ class AsymOps {
     pki::ossl::StorePtr store_;
     std::vector<std::uint8_t> leaf_der_;
     std::vector<std::uint8_t> content_;
-    std::array<std::uint8_t, 128> signature_{};
+    std::array<std::uint8_t, 128> signature_{}, scratch_{};
     std::size_t signature_len_ = 0;
 };
 
