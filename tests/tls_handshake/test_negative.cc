@@ -103,6 +103,59 @@ TEST(Negative, UnsolicitedExtensionInEncryptedExtensions) {
     EXPECT_EQ(p.client_error->alert, Alert::unsupported_extension);
 }
 
+// Appends one extension (type, length and body already encoded) to an
+// EncryptedExtensions message.
+void append_to_ee(Bytes& m, const Bytes& ext) {
+    Bytes body(m.begin() + 6, m.end());
+    body.insert(body.end(), ext.begin(), ext.end());
+    Bytes out = {8,
+                 0,
+                 static_cast<std::uint8_t>((body.size() + 2) >> 8),
+                 static_cast<std::uint8_t>(body.size() + 2),
+                 static_cast<std::uint8_t>(body.size() >> 8),
+                 static_cast<std::uint8_t>(body.size())};
+    out.insert(out.end(), body.begin(), body.end());
+    m = out;
+}
+
+// RFC 8449 §4: a value below 64 is a fatal illegal_parameter.
+TEST(Negative, RecordSizeLimit63InEncryptedExtensionsIsIllegalParameter) {
+    Pair p;
+    p.server_cfg.record_size_limit = std::nullopt;  // the server does not answer itself
+    ASSERT_TRUE(p.client_cfg.record_size_limit.has_value());
+    tamper_server_flight(p, [](HandshakeType t, Bytes& m) {
+        if (t == HandshakeType::encrypted_extensions) append_to_ee(m, {0, 28, 0, 2, 0, 63});
+    });
+    ASSERT_TRUE(p.client_error);
+    EXPECT_EQ(p.client_error->alert, Alert::illegal_parameter);
+    ASSERT_TRUE(p.server_error);
+    EXPECT_EQ(p.server_error->alert, Alert::illegal_parameter);
+}
+
+// The same extension with a valid value is accepted (control for the above).
+TEST(Negative, RecordSizeLimit64InEncryptedExtensionsIsAccepted) {
+    Pair p;
+    p.server_cfg.record_size_limit = std::nullopt;
+    tamper_server_flight(p, [](HandshakeType t, Bytes& m) {
+        if (t == HandshakeType::encrypted_extensions) append_to_ee(m, {0, 28, 0, 2, 0, 64});
+    });
+    // The edit breaks the transcript, so Finished fails: decrypt_error, not
+    // an extension alert.
+    ASSERT_TRUE(p.client_error);
+    EXPECT_EQ(p.client_error->alert, Alert::decrypt_error);
+}
+
+// RFC 8449 §4 / RFC 8446 §4.2: not offered -> unsupported_extension.
+TEST(Negative, UnsolicitedRecordSizeLimitIsUnsupportedExtension) {
+    Pair p;
+    p.client_cfg.record_size_limit = std::nullopt;
+    tamper_server_flight(p, [](HandshakeType t, Bytes& m) {
+        if (t == HandshakeType::encrypted_extensions) append_to_ee(m, {0, 28, 0, 2, 0x40, 0x01});
+    });
+    ASSERT_TRUE(p.client_error);
+    EXPECT_EQ(p.client_error->alert, Alert::unsupported_extension);
+}
+
 // --- ClientHello rewriting: the server alone judges it ---
 struct ChParts {
     Bytes before_exts;  // body up to the extensions vector

@@ -97,6 +97,13 @@ TlsResult<void> Connection::write_client_hello(ByteSpan cookie) {
                                  x.close(p);
                              });
     }
+    // RFC 8449 §4: what we accept; repeated in ClientHello2 (§4.1.2).
+    if (config_.record_size_limit) {
+        offered_record_size_limit_ = true;
+        msg::write_extension(w, ExtensionType::record_size_limit, [&](Writer& x) {
+            msg::RecordSizeLimitExt{*config_.record_size_limit}.serialize(x);
+        });
+    }
     if (!cookie.empty()) {
         msg::write_extension(w, ExtensionType::cookie,
                              [&](Writer& x) { msg::CookieExt{cookie}.serialize(x); });
@@ -279,6 +286,22 @@ TlsResult<HandshakeWait> Connection::do_wait_encrypted_extensions() {
                 // RFC 7301 §3.2: a protocol we did not offer.
                 L45_TRY(require(contains(config_.alpn, name), Alert::illegal_parameter));
                 negotiated_.alpn = name;
+                break;
+            }
+            case ExtensionType::record_size_limit: {
+                // RFC 8449 §4: only in answer to ours; below 64 (or above
+                // 2^14+1) -> illegal_parameter in the codec.
+                if (!offered_record_size_limit_) return fail(Alert::unsupported_extension);
+                auto limit = msg::RecordSizeLimitExt::parse(ext.body);
+                if (!limit) return unexpected(limit.error());
+                // Our records from Finished on carry at most limit - 1 bytes
+                // of content (the type byte counts, TLS 1.3).
+                sealer_.set_record_size_limit(limit->limit);
+                // The server knew our limit when it protected this record and
+                // every later one.
+                L45_TRY(require(current_inner_len_ <= *config_.record_size_limit,
+                                Alert::record_overflow));
+                opener_.set_record_size_limit(*config_.record_size_limit);
                 break;
             }
             default:

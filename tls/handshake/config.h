@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,18 @@ struct Config {
     // A server with a list answers no_application_protocol when the client
     // offered ALPN and nothing overlaps.
     std::vector<std::string> alpn;
+
+    // RFC 8449 record_size_limit: the largest TLSInnerPlaintext (content +
+    // type byte + padding, so at most value - 1 bytes of content) we are
+    // willing to RECEIVE in a protected record; 64..2^14+1, else create()
+    // fails. A client sends it in the ClientHello; a server answers with it in
+    // EncryptedExtensions only when the client sent one (§4). Whatever this
+    // says, we always honour a limit the peer announces. Unset: not sent.
+    // Default 2^14+1 (no restriction beyond TLS 1.3's own): what NSS/Firefox
+    // and GnuTLS send by default, OpenSSL ignores it, and advertising it lets
+    // a constrained server (GnuTLS can be told to use a small limit) tell us
+    // its own limit, which it can only do when we sent ours.
+    std::optional<std::uint16_t> record_size_limit = std::uint16_t{(1u << 14) + 1};
 
     // --- server ---
     // Certificate chains + keys, chosen by SNI (RFC 6066 §3, §4.4.2.2).

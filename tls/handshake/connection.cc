@@ -23,6 +23,9 @@ TlsResult<std::unique_ptr<Connection>> Connection::create(const Config& config,
     if (config.role == Role::server &&
         (config.credentials == nullptr || config.credentials->size() == 0))
         return fail(Alert::internal_error, ErrorOrigin::internal);
+    if (config.record_size_limit && (*config.record_size_limit < msg::RecordSizeLimitExt::kMin ||
+                                     *config.record_size_limit > msg::RecordSizeLimitExt::kMax))
+        return fail(Alert::internal_error, ErrorOrigin::internal);
     if (config.role == Role::client && config.verifier == nullptr &&
         !config.insecure_skip_verify_DANGEROUS)
         return fail(Alert::internal_error, ErrorOrigin::internal);
@@ -106,6 +109,7 @@ TlsResult<void> Connection::process_record(RecordView& rec, bool& keep_record) {
             return process_handshake_bytes(fragment);
         case ContentType::application_data: {
             if (!opener_.installed()) return fail(Alert::unexpected_message);
+            current_inner_len_ = fragment.size() > kAeadTagLen ? fragment.size() - kAeadTagLen : 0;
             auto opened = opener_.open(engine_, rec);
             if (!opened) return unexpected(opened.error());
             switch (opened->type) {
@@ -242,9 +246,13 @@ bool Connection::make_room(std::size_t len) {
 
 TlsResult<void> Connection::queue_record(ContentType type, ByteSpan content) {
     std::size_t off = 0;
+    const bool sealed = sealer_.installed();
+    // RFC 8449: protected records respect the peer's record_size_limit
+    // (the sealer knows it); unprotected ones are not subject to it (§4).
+    const std::size_t max_chunk = sealed ? sealer_.max_content_len() : kMaxPlaintext;
+    if (max_chunk == 0) return fail(Alert::internal_error, ErrorOrigin::internal);
     do {
-        const std::size_t chunk = std::min(content.size() - off, kMaxPlaintext);
-        const bool sealed = sealer_.installed();
+        const std::size_t chunk = std::min(content.size() - off, max_chunk);
         const std::size_t need = kRecordHeaderLen + chunk + (sealed ? RecordSealer::tailroom() : 0);
         if (!make_room(need)) return fail(Alert::internal_error, ErrorOrigin::internal);
         std::uint8_t* p = out_.data() + out_tail_;
@@ -319,7 +327,7 @@ TlsResult<std::size_t> Connection::write(ByteSpan app_data) {
     if (!handshake_done_ || close_sent_) return std::size_t{0};
     std::size_t done = 0;
     while (done < app_data.size()) {
-        const std::size_t chunk = std::min(app_data.size() - done, kMaxPlaintext);
+        const std::size_t chunk = std::min(app_data.size() - done, sealer_.max_content_len());
         if (!make_room(kRecordHeaderLen + chunk + RecordSealer::tailroom())) break;
         if (auto r = queue_record(ContentType::application_data, app_data.subspan(done, chunk)); !r)
             return fail_with(r.error());

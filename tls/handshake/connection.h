@@ -124,7 +124,8 @@ class Connection {
     void consume_output(std::size_t n);
 
     // --- application data ---
-    // Seals app_data into records of at most 2^14 bytes of content. Returns
+    // Seals app_data into records of at most 2^14 bytes of content (fewer
+    // when the peer announced a record_size_limit, RFC 8449). Returns
     // how much was taken: 0 before the handshake completes or after close();
     // less than all when the output buffer is full. Error only when failed.
     [[nodiscard]] TlsResult<std::size_t> write(ByteSpan app_data);
@@ -260,6 +261,12 @@ class Connection {
     bool ccs_received_ = false;
     bool peer_compat_ = false;  // server: the client sent a legacy_session_id
     bool offered_alpn_ = false;
+    // RFC 8449: client: we sent record_size_limit; server: the client's value.
+    bool offered_record_size_limit_ = false;
+    std::optional<std::uint16_t> peer_record_size_limit_;
+    // TLSInnerPlaintext length of the protected record being processed (the
+    // client checks the record that carried EncryptedExtensions, RFC 8449).
+    std::size_t current_inner_len_ = 0;
 
     // Status.
     bool handshake_done_ = false;

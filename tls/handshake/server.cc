@@ -172,6 +172,14 @@ TlsResult<HandshakeWait> Connection::do_wait_client_hello() {
             if (negotiated_.alpn.empty()) return fail(Alert::no_application_protocol);
         }
     }
+    // RFC 8449 §4: the client's limit binds our protected records (always
+    // honoured, even when we do not announce our own).
+    peer_record_size_limit_.reset();
+    if (const auto rsl = exts.find(ExtensionType::record_size_limit)) {
+        auto limit = msg::RecordSizeLimitExt::parse(*rsl);
+        if (!limit) return unexpected(limit.error());
+        peer_record_size_limit_ = limit->limit;
+    }
     if (const auto ri = exts.find(ExtensionType::renegotiation_info))
         L45_TRY(msg::parse_renegotiation_info(*ri));
 
@@ -261,6 +269,12 @@ TlsResult<HandshakeWait> Connection::do_send_server_flight() {
     // §5.1: ClientHello must have ended its record.
     L45_TRY(install_read(schedule_.client_handshake_traffic_secret()));
     L45_TRY(install_write(schedule_.server_handshake_traffic_secret()));
+    // RFC 8449: from EncryptedExtensions on, our records obey the client's
+    // limit; the client learns ours from EncryptedExtensions, before any
+    // record it protects.
+    const bool announce_limit = peer_record_size_limit_ && config_.record_size_limit;
+    if (peer_record_size_limit_) sealer_.set_record_size_limit(*peer_record_size_limit_);
+    if (announce_limit) opener_.set_record_size_limit(*config_.record_size_limit);
 
     {
         Writer w(msg_buf_);
@@ -270,6 +284,12 @@ TlsResult<HandshakeWait> Connection::do_send_server_flight() {
         // RFC 6066 §3: an empty server_name when we used the client's SNI.
         if (!negotiated_.server_name.empty())
             msg::write_extension(w, ExtensionType::server_name, [](Writer&) {});
+        // RFC 8449 §4: only when the client sent one.
+        if (announce_limit) {
+            msg::write_extension(w, ExtensionType::record_size_limit, [&](Writer& x) {
+                msg::RecordSizeLimitExt{*config_.record_size_limit}.serialize(x);
+            });
+        }
         if (!negotiated_.alpn.empty()) {
             msg::write_extension(
                 w, ExtensionType::application_layer_protocol_negotiation, [&](Writer& x) {
