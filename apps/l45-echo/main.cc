@@ -214,10 +214,22 @@ int main(int argc, char** argv) {
             if (!c.done || c.reason != l45::tcp::CloseReason::kNormal || c.sent != plan->send_len)
                 rc = 3;
         }
-        std::printf("l45-echo: tcp echoed %llu discarded %llu closed %llu\n",
-                    static_cast<unsigned long long>(services.echoed_bytes()),
-                    static_cast<unsigned long long>(services.discarded_bytes()),
-                    static_cast<unsigned long long>(services.connections_closed()));
+        const auto& tc = tcp.counters();
+        std::printf(
+            "l45-echo: tcp echoed %llu discarded %llu closed %llu open %u resets_sent %llu "
+            "challenge_acks %llu syn_cookies_sent %llu syn_cookies_accepted %llu "
+            "bad_checksum %llu bad_header %llu bad_option %llu retransmits %llu\n",
+            static_cast<unsigned long long>(services.echoed_bytes()),
+            static_cast<unsigned long long>(services.discarded_bytes()),
+            static_cast<unsigned long long>(services.connections_closed()), tcp.num_connections(),
+            static_cast<unsigned long long>(tc.resets_sent),
+            static_cast<unsigned long long>(tc.challenge_acks),
+            static_cast<unsigned long long>(tc.syn_cookies_sent),
+            static_cast<unsigned long long>(tc.syn_cookies_accepted),
+            static_cast<unsigned long long>(tc.bad_checksum),
+            static_cast<unsigned long long>(tc.bad_header),
+            static_cast<unsigned long long>(tc.bad_option),
+            static_cast<unsigned long long>(tc.retransmits));
         print_counters(iface, *port);
     }
     l45::drivers::eal_cleanup();

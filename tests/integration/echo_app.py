@@ -114,13 +114,44 @@ def main():
     r = in_ns(ns, "head -c 33554432 /dev/zero | nc -N 198.18.0.2 9")
     report("tcp-discard", r.returncode == 0, r.stderr.decode()[-200:])
 
+    # Short connections: each opens, echoes 32 bytes and closes. Afterwards
+    # the kernel holds nothing but TIME-WAIT (it closed first), and l45 has
+    # closed every one of them.
+    n_short = int(os.environ.get("L45_SHORT_CONNECTIONS", "10000"))
+    script = (
+        "import socket,sys\n"
+        "bad=0\n"
+        f"for i in range({n_short}):\n"
+        "    s=socket.create_connection(('198.18.0.2',7),timeout=5)\n"
+        "    msg=b'%031d\\n'%i\n"
+        "    s.sendall(msg); s.shutdown(socket.SHUT_WR)\n"
+        "    got=b''\n"
+        "    while True:\n"
+        "        b=s.recv(64)\n"
+        "        if not b: break\n"
+        "        got+=b\n"
+        "    bad+=got!=msg\n"
+        "    s.close()\n"
+        "print('bad',bad)\n")
+    t0 = time.time()
+    r = in_ns(ns, f"/usr/bin/python3 -c \"{script}\"", text=True)
+    elapsed = time.time() - t0
+    report("tcp-short-connections", r.returncode == 0 and "bad 0" in r.stdout,
+           f"{n_short} in {elapsed:.1f} s; {r.stdout.strip()} {r.stderr.strip()[-300:]}")
+    r = in_ns(ns, "ss -Htan state established state syn-sent state fin-wait-1 "
+                  "state fin-wait-2 state close-wait state last-ack state closing", text=True)
+    report("kernel-no-open-state", r.returncode == 0 and r.stdout.strip() == "", r.stdout[-300:])
+
     server.send_signal(signal.SIGINT)
     server.wait(timeout=10)
     server_log.seek(0)
     text = server_log.read()
     m = re.search(r"tcp echoed (\d+) discarded (\d+)", text)
-    report("server-counters", m is not None and int(m.group(1)) == len(data)
+    report("server-counters", m is not None and int(m.group(1)) == len(data) + 32 * n_short
            and int(m.group(2)) == 32 << 20, m.group(0) if m else text[-500:])
+    m = re.search(r"closed (\d+) open (\d+)", text)
+    report("l45-no-open-state", m is not None and int(m.group(1)) == n_short + 2
+           and int(m.group(2)) == 0, m.group(0) if m else text[-500:])
 
     # --- l45 as the client of a kernel server ---
     # The kernel listens before l45 exists, so l45's SYN (retransmitted until
