@@ -400,3 +400,57 @@ TEST(Negative, GarbageNeverCrashes) {
 
 }  // namespace
 }  // namespace l45::tls::test
+
+namespace l45::tls::test {
+namespace {
+
+// A TLS 1.2 ServerHello (no supported_versions) answering the client's hello,
+// as a plaintext handshake record; `random_tail` ends the server random.
+Bytes tls12_server_hello(ByteSpan random_tail) {
+    Bytes body;
+    body.push_back(0x03);
+    body.push_back(0x03);  // legacy_version TLS 1.2
+    Bytes random(32, 0x42);
+    std::copy(random_tail.begin(), random_tail.end(), random.end() - random_tail.size());
+    body.insert(body.end(), random.begin(), random.end());
+    body.push_back(0);  // legacy_session_id_echo: empty
+    body.push_back(0xc0);
+    body.push_back(0x2f);  // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+    body.push_back(0);     // compression: null
+    // extensions: renegotiation_info, empty (RFC 5746), as TLS 1.2 servers send
+    for (std::uint8_t b : {0x00, 0x05, 0xff, 0x01, 0x00, 0x01, 0x00})
+        body.push_back(b);
+    Bytes record = {22, 0x03, 0x03, 0, 0, 2, 0, 0, 0};
+    record[3] = static_cast<std::uint8_t>((body.size() + 4) >> 8);
+    record[4] = static_cast<std::uint8_t>(body.size() + 4);
+    record[8] = static_cast<std::uint8_t>(body.size());
+    record.insert(record.end(), body.begin(), body.end());
+    return record;
+}
+
+std::optional<Alert> client_verdict_on(const Bytes& server_hello) {
+    Pair p;
+    p.start();
+    p.client->consume_output(p.client->pending_output().size());  // the ClientHello
+    auto r = p.client->receive(server_hello);
+    if (r) return std::nullopt;
+    return r.error().alert;
+}
+
+// RFC 8446 §4.1.3: a TLS 1.3 client that gets a TLS 1.2 ServerHello whose
+// random ends in a downgrade sentinel was downgraded by an attacker.
+TEST(Negative, DowngradeSentinelIsIllegalParameter) {
+    const std::uint8_t tls12[] = {'D', 'O', 'W', 'N', 'G', 'R', 'D', 0x01};
+    const std::uint8_t tls11[] = {'D', 'O', 'W', 'N', 'G', 'R', 'D', 0x00};
+    EXPECT_EQ(client_verdict_on(tls12_server_hello(tls12)), Alert::illegal_parameter);
+    EXPECT_EQ(client_verdict_on(tls12_server_hello(tls11)), Alert::illegal_parameter);
+}
+
+// Without a sentinel it is an honest TLS 1.2 server, which l45 does not speak.
+TEST(Negative, Tls12ServerHelloIsProtocolVersion) {
+    const std::uint8_t plain[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    EXPECT_EQ(client_verdict_on(tls12_server_hello(plain)), Alert::protocol_version);
+}
+
+}  // namespace
+}  // namespace l45::tls::test

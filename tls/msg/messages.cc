@@ -87,8 +87,11 @@ TlsResult<ServerHello> ServerHello::parse(ByteSpan body) {
         return decode_error();
     sh.legacy_session_id_echo = session_id.rest();
     // The extensions are parsed first so that truncation is a decode_error
-    // whatever the compression byte says.
-    auto exts = read_extensions(r, 6);
+    // whatever the compression byte says. No minimum length: a TLS 1.2
+    // ServerHello may carry none, or only renegotiation_info, and the client
+    // must still see it as one (§4.1.3 downgrade check, protocol_version);
+    // TLS 1.3's mandatory supported_versions is the handshake's check.
+    auto exts = read_extensions(r, 0);
     if (!exts) return unexpected(exts.error());
     if (!r.empty()) return decode_error();
     sh.extensions = *exts;
