@@ -406,7 +406,10 @@ def main():
         rc = None
     log.seek(0)
     text = log.read()
-    report("clean-exit", rc == 0, f"rc={rc} tail={text[-300:]!r}")
+    # UBSan reports without changing the exit code, so look at the log too.
+    sanitizer = "runtime error" in text or "Sanitizer" in text
+    report("clean-exit", rc == 0 and not sanitizer,
+           f"rc={rc} sanitizer_report={sanitizer} tail={text[-300:]!r}")
     print(f"{cases - failures} passed, {failures} failed", flush=True)
     return 1 if failures else 0
 
