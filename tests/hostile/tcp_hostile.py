@@ -22,6 +22,7 @@ import atexit
 import ctypes
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -410,6 +411,11 @@ def main():
     sanitizer = "runtime error" in text or "Sanitizer" in text
     report("clean-exit", rc == 0 and not sanitizer,
            f"rc={rc} sanitizer_report={sanitizer} tail={text[-300:]!r}")
+    # l45-echo's TCP counters at exit: the defences really ran.
+    tcp = dict((k, int(v)) for k, v in re.findall(r"\b([a-z_]+) (\d+)",
+               next((l for l in text.splitlines() if l.startswith("l45-echo: tcp ")), "")))
+    report("tcp-counters", tcp.get("challenge_acks", 0) >= 1 and tcp.get("bad_checksum", 0) > 0
+           and tcp.get("syn_cookies_sent", 0) > 0 and tcp.get("syn_cookies_accepted", 0) > 0, f"{tcp}")
     print(f"{cases - failures} passed, {failures} failed", flush=True)
     return 1 if failures else 0
 
