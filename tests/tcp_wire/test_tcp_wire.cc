@@ -49,9 +49,14 @@ inline std::uint64_t pattern_word(std::uint64_t seed, std::uint64_t index) {
 }
 
 void fill_pattern(std::uint64_t seed, std::uint64_t offset, std::span<std::uint8_t> out) {
-    for (std::size_t i = 0; i < out.size(); ++i) {
+    // One splitmix64 word per 8 bytes (not per byte): the pattern costs
+    // little next to the stack itself.
+    std::size_t i = 0;
+    while (i < out.size()) {
         const std::uint64_t pos = offset + i;
-        out[i] = static_cast<std::uint8_t>(pattern_word(seed, pos / 8) >> (8 * (pos % 8)));
+        const std::uint64_t word = pattern_word(seed, pos / 8);
+        for (std::uint64_t k = pos % 8; k < 8 && i < out.size(); ++k, ++i)
+            out[i] = static_cast<std::uint8_t>(word >> (8 * k));
     }
 }
 
