@@ -18,7 +18,6 @@ The kernel's RSTs to SYN-ACKs for scapy-made connections are dropped by an
 nftables rule inside the namespace. Everything created is removed at exit.
 Usage: tcp_hostile.py BUILD_ROOT
 """
-import atexit
 import ctypes
 import os
 import random
@@ -28,51 +27,28 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import l45_harness  # noqa: E402
 
 from scapy.all import AsyncSniffer, Ether, IP, TCP, Raw, conf, get_if_hwaddr, sendp
 
 BUILD = sys.argv[1]
 ECHO = os.path.join(BUILD, "apps", "l45-echo")
-TMP = tempfile.mkdtemp(prefix="l45-hostile.")
+RUN = l45_harness.Run("l45-hostile.")
+TMP = RUN.tmp
 IFACE = f"l45h{os.getpid() % 100000}"
 NS = f"l45-hostile-{os.getpid()}"
 L45_IP = "198.18.0.2"
 MY_IP = "198.18.0.1"
-procs = []
-ns_made = []
-failures = 0
-cases = 0
+procs = RUN.procs
+ns_made = RUN.namespaces
+report = RUN.report
 conf.verb = 0
 
 
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    for ns in ns_made:
-        # Deleting the namespace also removes its nftables table.
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    subprocess.run(["rm", "-rf", TMP])
-
-
-atexit.register(cleanup)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-
-
-def report(name, ok, detail=""):
-    global failures, cases
-    cases += 1
-    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
-    if not ok:
-        failures += 1
 
 
 def start_echo():
@@ -416,8 +392,7 @@ def main():
                next((l for l in text.splitlines() if l.startswith("l45-echo: tcp ")), "")))
     report("tcp-counters", tcp.get("challenge_acks", 0) >= 1 and tcp.get("bad_checksum", 0) > 0
            and tcp.get("syn_cookies_sent", 0) > 0 and tcp.get("syn_cookies_accepted", 0) > 0, f"{tcp}")
-    print(f"{cases - failures} passed, {failures} failed", flush=True)
-    return 1 if failures else 0
+    return RUN.summary()
 
 
 if __name__ == "__main__":

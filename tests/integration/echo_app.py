@@ -12,49 +12,26 @@ with 198.18.0.1/24 once the port is up, and checks, one line per case:
 Everything it creates (processes, namespaces, files) is removed at exit,
 also when a case fails. Usage: echo_app.py BUILD_ROOT
 """
-import atexit
 import hashlib
 import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import l45_harness  # noqa: E402
 
 BUILD = sys.argv[1]
 ECHO = os.path.join(BUILD, "apps", "l45-echo")
-TMP = tempfile.mkdtemp(prefix="l45-echo-test.")
-procs = []
-namespaces = []
-failures = 0
-cases = 0
+RUN = l45_harness.Run("l45-echo-test.")
+TMP = RUN.tmp
+procs = RUN.procs
+namespaces = RUN.namespaces
+report = RUN.report
 
 
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    for ns in namespaces:
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    subprocess.run(["rm", "-rf", TMP])
-
-
-atexit.register(cleanup)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-
-
-def report(name, ok, detail=""):
-    global failures, cases
-    cases += 1
-    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
-    if not ok:
-        failures += 1
 
 
 def start_echo(iface, log_name, extra=()):
@@ -181,8 +158,7 @@ def main():
     if bulk:
         print(f"info: l45 client -> kernel: {bulk.group(1)} Gbit/s", flush=True)
 
-    print(f"{cases - failures} passed, {failures} failed")
-    return 1 if failures else 0
+    return RUN.summary()
 
 
 if __name__ == "__main__":
