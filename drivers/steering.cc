@@ -12,81 +12,6 @@
 namespace l45::drivers {
 namespace {
 
-// A FlowRule as the arrays rte_flow_* read. Points into the FlowRule (which
-// must outlive it) and into itself, so it never moves.
-class LoweredRule {
-  public:
-    explicit LoweredRule(const FlowRule& rule) : rule_(rule) {
-        for (const FlowItem& item : rule.pattern) {
-            rte_flow_item it{};
-            it.type = item.type;
-            if (item.has_spec && item.type == RTE_FLOW_ITEM_TYPE_IPV4) {
-                it.spec = &item.ipv4_spec;
-                it.mask = &item.ipv4_mask;
-            } else if (item.has_spec && item.type == RTE_FLOW_ITEM_TYPE_TCP) {
-                it.spec = &item.tcp_spec;
-                it.mask = &item.tcp_mask;
-            }
-            items_.push_back(it);
-        }
-        items_.push_back(rte_flow_item{RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr, nullptr});
-
-        rte_flow_action act{};
-        if (rule.action.kind == FlowActionKind::rss) {
-            rss_.func = RTE_ETH_HASH_FUNCTION_TOEPLITZ;
-            rss_.level = 0;  // the outermost headers: there is no tunnel here
-            rss_.types = rule.action.rss_types;
-            rss_.key_len = static_cast<std::uint32_t>(rule.action.rss_key.size());
-            rss_.key = rule.action.rss_key.data();
-            rss_.queue_num = static_cast<std::uint32_t>(rule.action.queues.size());
-            rss_.queue = rule.action.queues.data();
-            act.type = RTE_FLOW_ACTION_TYPE_RSS;
-            act.conf = &rss_;
-        } else {
-            queue_.index = rule.action.queues.empty() ? 0 : rule.action.queues[0];
-            act.type = RTE_FLOW_ACTION_TYPE_QUEUE;
-            act.conf = &queue_;
-        }
-        actions_.push_back(act);
-        actions_.push_back(rte_flow_action{RTE_FLOW_ACTION_TYPE_END, nullptr});
-    }
-    LoweredRule(const LoweredRule&) = delete;
-    LoweredRule& operator=(const LoweredRule&) = delete;
-
-    // "" when the PMD accepts the rule, else why not.
-    [[nodiscard]] std::string validate(std::uint16_t port_id) const {
-        rte_flow_error error{};
-        const int rc =
-            rte_flow_validate(port_id, &rule_.attr, items_.data(), actions_.data(), &error);
-        return rc == 0 ? std::string() : describe("rte_flow_validate", rc, error);
-    }
-    [[nodiscard]] rte_flow* create(std::uint16_t port_id, std::string& out_error) const {
-        rte_flow_error error{};
-        rte_flow* flow =
-            rte_flow_create(port_id, &rule_.attr, items_.data(), actions_.data(), &error);
-        if (flow == nullptr) out_error = describe("rte_flow_create", -rte_errno, error);
-        return flow;
-    }
-
-  private:
-    [[nodiscard]] std::string describe(const char* call, int rc,
-                                       const rte_flow_error& error) const {
-        // rte_flow fills `message` with the PMD's reason, or with
-        // rte_strerror() itself when the PMD has no flow ops at all.
-        const std::string errno_text = rte_strerror(rc < 0 ? -rc : rc);
-        std::string s = "rule '" + rule_.name + "' (" + call + ": ";
-        if (error.message != nullptr && error.message[0] != '\0' && errno_text != error.message)
-            s += std::string(error.message) + ", ";
-        return s + errno_text + ")";
-    }
-
-    const FlowRule& rule_;
-    std::vector<rte_flow_item> items_;
-    std::vector<rte_flow_action> actions_;
-    rte_flow_action_rss rss_{};
-    rte_flow_action_queue queue_{};
-};
-
 std::mutex g_notice_mutex;
 std::set<std::string> g_noticed_drivers;
 
@@ -120,6 +45,64 @@ int reta_io(std::uint16_t port_id, std::vector<std::uint16_t>& reta, bool write)
 }
 
 }  // namespace
+
+RteFlowRule::RteFlowRule(const FlowRule& rule) : rule_(rule) {
+    for (const FlowItem& item : rule.pattern) {
+        rte_flow_item it{};
+        it.type = item.type;
+        if (item.has_spec && item.type == RTE_FLOW_ITEM_TYPE_IPV4) {
+            it.spec = &item.ipv4_spec;
+            it.mask = &item.ipv4_mask;
+        } else if (item.has_spec && item.type == RTE_FLOW_ITEM_TYPE_TCP) {
+            it.spec = &item.tcp_spec;
+            it.mask = &item.tcp_mask;
+        }
+        items_.push_back(it);
+    }
+    items_.push_back(rte_flow_item{RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr, nullptr});
+
+    rte_flow_action act{};
+    if (rule.action.kind == FlowActionKind::rss) {
+        rss_.func = RTE_ETH_HASH_FUNCTION_TOEPLITZ;
+        rss_.level = 0;  // the outermost headers: there is no tunnel here
+        rss_.types = rule.action.rss_types;
+        rss_.key_len = static_cast<std::uint32_t>(rule.action.rss_key.size());
+        rss_.key = rule.action.rss_key.data();
+        rss_.queue_num = static_cast<std::uint32_t>(rule.action.queues.size());
+        rss_.queue = rule.action.queues.data();
+        act.type = RTE_FLOW_ACTION_TYPE_RSS;
+        act.conf = &rss_;
+    } else {
+        queue_.index = rule.action.queues.empty() ? 0 : rule.action.queues[0];
+        act.type = RTE_FLOW_ACTION_TYPE_QUEUE;
+        act.conf = &queue_;
+    }
+    actions_.push_back(act);
+    actions_.push_back(rte_flow_action{RTE_FLOW_ACTION_TYPE_END, nullptr});
+}
+
+std::string RteFlowRule::validate(std::uint16_t port_id) const {
+    rte_flow_error error{};
+    const int rc = rte_flow_validate(port_id, &rule_.attr, items_.data(), actions_.data(), &error);
+    return rc == 0 ? std::string() : describe("rte_flow_validate", rc, error);
+}
+
+rte_flow* RteFlowRule::create(std::uint16_t port_id, std::string& out_error) const {
+    rte_flow_error error{};
+    rte_flow* flow = rte_flow_create(port_id, &rule_.attr, items_.data(), actions_.data(), &error);
+    if (flow == nullptr) out_error = describe("rte_flow_create", -rte_errno, error);
+    return flow;
+}
+
+std::string RteFlowRule::describe(const char* call, int rc, const rte_flow_error& error) const {
+    // rte_flow fills `message` with the PMD's reason, or with
+    // rte_strerror() itself when the PMD has no flow ops at all.
+    const std::string errno_text = rte_strerror(rc < 0 ? -rc : rc);
+    std::string s = "rule '" + rule_.name + "' (" + call + ": ";
+    if (error.message != nullptr && error.message[0] != '\0' && errno_text != error.message)
+        s += std::string(error.message) + ", ";
+    return s + errno_text + ")";
+}
 
 const char* to_string(SteeringMode mode) {
     switch (mode) {
@@ -170,13 +153,13 @@ Result<Steering, std::string> Steering::install(Port& port, SteeringConfig confi
     };
 
     // Validate everything first: all or nothing.
-    std::vector<std::unique_ptr<LoweredRule>> tls;
+    std::vector<std::unique_ptr<RteFlowRule>> tls;
     for (const FlowRule& rule : s.plan_.tls_rules) {
-        tls.push_back(std::make_unique<LoweredRule>(rule));
+        tls.push_back(std::make_unique<RteFlowRule>(rule));
         if (std::string why = tls.back()->validate(s.port_id_); !why.empty())
             return fall_back(std::move(why));
     }
-    LoweredRule catch_all(s.plan_.catch_all);
+    RteFlowRule catch_all(s.plan_.catch_all);
     std::string catch_all_why = catch_all.validate(s.port_id_);
     DefaultRoute route = DefaultRoute::catch_all_rule;
     std::uint16_t reta_size = 0;

@@ -29,6 +29,7 @@
 #include <rte_flow.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,34 @@ enum class DefaultRoute : std::uint8_t {
 
 [[nodiscard]] const char* to_string(SteeringMode mode);
 [[nodiscard]] const char* to_string(DefaultRoute route);
+
+// A FlowRule as the arrays rte_flow_* read (END-terminated items and
+// actions). Points into the FlowRule, which must outlive it, and into
+// itself, so it never moves.
+class RteFlowRule {
+  public:
+    explicit RteFlowRule(const FlowRule& rule);
+    RteFlowRule(const RteFlowRule&) = delete;
+    RteFlowRule& operator=(const RteFlowRule&) = delete;
+
+    [[nodiscard]] const rte_flow_attr& attr() const { return rule_.attr; }
+    [[nodiscard]] std::span<const rte_flow_item> items() const { return items_; }
+    [[nodiscard]] std::span<const rte_flow_action> actions() const { return actions_; }
+
+    // "" when the PMD accepts the rule, else why not.
+    [[nodiscard]] std::string validate(std::uint16_t port_id) const;
+    // nullptr (and why in out_error) when the PMD refuses.
+    [[nodiscard]] rte_flow* create(std::uint16_t port_id, std::string& out_error) const;
+
+  private:
+    [[nodiscard]] std::string describe(const char* call, int rc, const rte_flow_error& error) const;
+
+    const FlowRule& rule_;
+    std::vector<rte_flow_item> items_;
+    std::vector<rte_flow_action> actions_;
+    rte_flow_action_rss rss_{};
+    rte_flow_action_queue queue_{};
+};
 
 struct SteeringOptions {
     // Skip rte_flow (configuration "steering = software"); nothing is logged.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "drivers/port.h"
+#include "drivers/steering.h"
 #include "drivers/steering_classify.h"
 #include "drivers/steering_rules.h"
 #include "tests/stack/net_frames.h"
@@ -191,6 +192,62 @@ TEST(SteeringRules, RejectsBadConfigurations) {
         ASSERT_FALSE(cls) << k.what;
         EXPECT_EQ(cls.error(), plan.error());
     }
+}
+
+// What the installer hands rte_flow_validate/create: END-terminated arrays
+// whose spec/mask/conf point at the plan's values.
+TEST(SteeringRules, LoweredToRteFlowArrays) {
+    auto c = four_queue_config();
+    c.local_ip = net::Ipv4Addr::from_octets(198, 18, 0, 2);
+    auto plan = build_steering_plan(c);
+    ASSERT_TRUE(plan) << plan.error();
+
+    const drivers::RteFlowRule tls(plan->tls_rules[0]);
+    EXPECT_EQ(tls.attr().priority, drivers::kTlsRulePriority);
+    const auto items = tls.items();
+    ASSERT_EQ(items.size(), 4u);
+    EXPECT_EQ(items[0].type, RTE_FLOW_ITEM_TYPE_ETH);
+    EXPECT_EQ(items[0].spec, nullptr);
+    EXPECT_EQ(items[0].mask, nullptr);
+    EXPECT_EQ(items[1].type, RTE_FLOW_ITEM_TYPE_IPV4);
+    ASSERT_NE(items[1].spec, nullptr);
+    ASSERT_NE(items[1].mask, nullptr);
+    EXPECT_EQ(bytes_of(static_cast<const rte_flow_item_ipv4*>(items[1].spec)->hdr.dst_addr),
+              (Bytes{198, 18, 0, 2}));
+    EXPECT_EQ(items[2].type, RTE_FLOW_ITEM_TYPE_TCP);
+    ASSERT_NE(items[2].spec, nullptr);
+    EXPECT_EQ(bytes_of(static_cast<const rte_flow_item_tcp*>(items[2].spec)->hdr.dst_port),
+              (Bytes{0x01, 0xbb}));
+    EXPECT_EQ(bytes_of(static_cast<const rte_flow_item_tcp*>(items[2].mask)->hdr.dst_port),
+              (Bytes{0xff, 0xff}));
+    EXPECT_EQ(items[2].last, nullptr) << "no ranges";
+    EXPECT_EQ(items[3].type, RTE_FLOW_ITEM_TYPE_END);
+
+    const auto actions = tls.actions();
+    ASSERT_EQ(actions.size(), 2u);
+    ASSERT_EQ(actions[0].type, RTE_FLOW_ACTION_TYPE_RSS);
+    const auto* rss = static_cast<const rte_flow_action_rss*>(actions[0].conf);
+    ASSERT_NE(rss, nullptr);
+    EXPECT_EQ(rss->func, RTE_ETH_HASH_FUNCTION_TOEPLITZ);
+    EXPECT_EQ(rss->level, 0u);
+    EXPECT_EQ(rss->types, std::uint64_t{RTE_ETH_RSS_NONFRAG_IPV4_TCP});
+    ASSERT_EQ(rss->key_len, 40u);
+    EXPECT_EQ(Bytes(rss->key, rss->key + rss->key_len), drivers::symmetric_rss_key(40));
+    ASSERT_EQ(rss->queue_num, 3u);
+    EXPECT_EQ(std::vector<std::uint16_t>(rss->queue, rss->queue + 3),
+              (std::vector<std::uint16_t>{1, 2, 3}));
+    EXPECT_EQ(actions[1].type, RTE_FLOW_ACTION_TYPE_END);
+
+    const drivers::RteFlowRule any(plan->catch_all);
+    EXPECT_EQ(any.attr().priority, drivers::kCatchAllPriority);
+    ASSERT_EQ(any.items().size(), 2u);
+    EXPECT_EQ(any.items()[0].type, RTE_FLOW_ITEM_TYPE_ETH);
+    EXPECT_EQ(any.items()[0].spec, nullptr);
+    EXPECT_EQ(any.items()[1].type, RTE_FLOW_ITEM_TYPE_END);
+    ASSERT_EQ(any.actions().size(), 2u);
+    ASSERT_EQ(any.actions()[0].type, RTE_FLOW_ACTION_TYPE_QUEUE);
+    EXPECT_EQ(static_cast<const rte_flow_action_queue*>(any.actions()[0].conf)->index, 0);
+    EXPECT_EQ(any.actions()[1].type, RTE_FLOW_ACTION_TYPE_END);
 }
 
 // ---------------------------------------------------------------- Toeplitz
