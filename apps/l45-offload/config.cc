@@ -644,6 +644,16 @@ const char* to_string(SteeringChoice steering) {
     return "?";
 }
 
+drivers::SteeringConfig steering_config(const Config& config) {
+    drivers::SteeringConfig s;
+    s.tls_ports = {config.https_port};
+    if (config.http_port != 0) s.tls_ports.push_back(config.http_port);
+    s.tls_queues = config.tls_queues;
+    s.control_queue = config.control_queue;
+    s.local_ip = config.ip;
+    return s;
+}
+
 Result<Config, std::string> parse_config(std::string_view toml_text, std::string_view source_name,
                                          std::string_view base_dir, const CliOverrides& cli) {
     Loader loader{std::string(source_name), std::string(base_dir)};

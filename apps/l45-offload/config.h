@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "drivers/steering_rules.h"
 #include "stack/base/result.h"
 #include "stack/net/addr.h"
 
@@ -132,5 +133,12 @@ void add_cli_options(CLI::App& app, CliOverrides& out);
                                                        const CliOverrides& cli = {});
 
 [[nodiscard]] const char* to_string(SteeringChoice steering);
+
+// What drivers::Steering::install needs from the configuration: the ports
+// the appliance serves (https, and the redirect port when on: both are TCP
+// served by the TLS lcores), the queues, and the local address (traffic to
+// any other address follows the default route). num_rx_queues and the key
+// length come from the port at install.
+[[nodiscard]] drivers::SteeringConfig steering_config(const Config& config);
 
 }  // namespace l45::offload

@@ -430,5 +430,21 @@ TEST_F(ConfigTest, NamesAreLowerCasedAndAbsolutePathsKept) {
     EXPECT_EQ(c->certificates[0].cert_path, (dir_ / "abs.pem").string());
 }
 
+TEST_F(ConfigTest, SteeringConfigServesHttpsAndTheRedirectPort) {
+    auto c = parse(
+        "[listen]\nhttps_port = 8443\nhttp_port = 8080\n[queues]\ntls = [2, 3]\n"
+        "control = 1\n[network]\nip = \"10.0.0.5/8\"\ngateway = \"\"\n");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_FALSE(c->gateway);
+    drivers::SteeringConfig s = steering_config(*c);
+    EXPECT_EQ(s.tls_ports, (std::vector<std::uint16_t>{8443, 8080}));
+    EXPECT_EQ(s.tls_queues, (std::vector<std::uint16_t>{2, 3}));
+    EXPECT_EQ(s.control_queue, 1);
+    ASSERT_TRUE(s.local_ip);
+    EXPECT_EQ(s.local_ip->to_string(), "10.0.0.5");
+    c->http_port = 0;
+    EXPECT_EQ(steering_config(*c).tls_ports, (std::vector<std::uint16_t>{8443}));
+}
+
 }  // namespace
 }  // namespace l45::offload
