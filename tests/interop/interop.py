@@ -402,24 +402,33 @@ def compare_keylogs(one_path, many_path, one_who, many_who):
 # --- case groups -------------------------------------------------------------
 
 
-def group_openssl_client(ctx):
-    """l45 server, openssl s_client: suites x groups x certificates, echo."""
-    base = PORT_BASE["openssl_client"]
+def echo_matrix(ctx, base, label, client_cmd, client_log=lambda: ""):
+    """One l45 echo server per certificate (ports base, base+1, ...); for each
+    suite x group, the client command (port, suite, GROUPS row) sends a
+    random payload that must come back, and the server must report the
+    suite and group it negotiated."""
     for i, cert in enumerate(CERTS):
         server = L45Server(ctx, base + i, ["--cert", ctx.dir + "/%s.pem" % cert,
                                            "--key", ctx.dir + "/%s.key" % cert], "l45-server")
         for suite in SUITES:
-            for ossl_group, _, l45_group in GROUPS:
-                def case(suite=suite, ossl_group=ossl_group, l45_group=l45_group, server=server):
+            for groups in GROUPS:
+                def case(suite=suite, groups=groups, server=server):
                     payload = random_payload()
-                    rc, out, err = converse(
-                        s_client_cmd(ctx, server.port, suite, ossl_group, extra=["-quiet"]),
-                        payload, lambda o: len(o) >= len(payload))
+                    rc, out, err = converse(client_cmd(server.port, suite, groups), payload,
+                                            lambda o: len(o) >= len(payload))
                     check(server.alive(), "the l45 server died" + tail_of(server.log))
-                    echo_check(payload, out, "s_client" + indent(err))
-                    expect_negotiated(server, suite, l45_group)
-                ctx.case("s_client->l45 %s %s %s" % (cert, suite, ossl_group), case)
+                    echo_check(payload, out, label + indent(err) + client_log())
+                    expect_negotiated(server, suite, groups[2])
+                ctx.case("%s->l45 %s %s %s" % (label, cert, suite, groups[0]), case)
         ctx.finish_server(server)
+
+
+def group_openssl_client(ctx):
+    """l45 server, openssl s_client: suites x groups x certificates, echo."""
+    base = PORT_BASE["openssl_client"]
+    echo_matrix(ctx, base, "s_client",
+                lambda port, suite, groups: s_client_cmd(ctx, port, suite, groups[0],
+                                                         extra=["-quiet"]))
 
     # HelloRetryRequest: OpenSSL sends one share (its first group, x25519).
     # The l45 server takes any share in its list (RFC 8446 §4.2.8 lets it)
@@ -488,22 +497,9 @@ def group_openssl_client(ctx):
 def group_gnutls_client(ctx):
     """l45 server, gnutls-cli: suites x groups x certificates, echo."""
     base = PORT_BASE["gnutls_client"]
-    for i, cert in enumerate(CERTS):
-        server = L45Server(ctx, base + i, ["--cert", ctx.dir + "/%s.pem" % cert,
-                                           "--key", ctx.dir + "/%s.key" % cert], "l45-server")
-        for suite in SUITES:
-            for ossl_group, gnutls_group, l45_group in GROUPS:
-                def case(suite=suite, gnutls_group=gnutls_group, l45_group=l45_group,
-                         server=server):
-                    payload = random_payload()
-                    rc, out, err = converse(gnutls_cli_cmd(ctx, server.port, suite, gnutls_group),
-                                            payload, lambda o: len(o) >= len(payload))
-                    check(server.alive(), "the l45 server died" + tail_of(server.log))
-                    echo_check(payload, out, "gnutls-cli" + indent(err) +
-                               tail_of(ctx.dir + "/gnutls-cli.log"))
-                    expect_negotiated(server, suite, l45_group)
-                ctx.case("gnutls-cli->l45 %s %s %s" % (cert, suite, ossl_group), case)
-        ctx.finish_server(server)
+    echo_matrix(ctx, base, "gnutls-cli",
+                lambda port, suite, groups: gnutls_cli_cmd(ctx, port, suite, groups[1]),
+                lambda: tail_of(ctx.dir + "/gnutls-cli.log"))
 
     # GnuTLS sends both a P-256 and an x25519 share: a server preferring
     # P-256 takes the P-256 one without a HelloRetryRequest.

@@ -100,23 +100,22 @@ TEST(KeyShareWycheproof, EcdhP256Ecpoint) {
     EXPECT_GT(num_invalid, 20);
 }
 
-// RFC 8448 §3: the trace's x25519 key pairs; both directions give the IKM of
-// the "handshake" extract.
-TEST(KeyShareRfc8448, SimpleX25519BothDirections) {
-    const auto trace = l45::test::load_json("vectors/rfc8448/simple_1rtt.json");
-    const Bytes c_priv =
-        test::rfc8448_value(trace, "client", "create an ephemeral x25519", "private key");
-    const Bytes c_pub =
-        test::rfc8448_value(trace, "client", "create an ephemeral x25519", "public key");
-    const Bytes s_priv =
-        test::rfc8448_value(trace, "server", "create an ephemeral x25519", "private key");
-    const Bytes s_pub =
-        test::rfc8448_value(trace, "server", "create an ephemeral x25519", "public key");
+// Both key pairs of an RFC 8448 trace: each side's private key gives its
+// public key, and both directions of the exchange give the IKM of the
+// "handshake" extract.
+void expect_trace_key_exchange(const char* trace_file, NamedGroup group, const char* step,
+                               std::size_t public_key_len) {
+    const auto trace = l45::test::load_json(trace_file);
+    const Bytes c_priv = test::rfc8448_value(trace, "client", step, "private key");
+    const Bytes c_pub = test::rfc8448_value(trace, "client", step, "public key");
+    const Bytes s_priv = test::rfc8448_value(trace, "server", step, "private key");
+    const Bytes s_pub = test::rfc8448_value(trace, "server", step, "public key");
     const Bytes ikm = test::rfc8448_value(trace, "server", "extract secret \"handshake\"", "IKM");
+    ASSERT_EQ(c_pub.size(), public_key_len);
     ASSERT_EQ(ikm.size(), 32u);
 
-    auto client = KeyShare::from_private(NamedGroup::x25519, c_priv);
-    auto server = KeyShare::from_private(NamedGroup::x25519, s_priv);
+    auto client = KeyShare::from_private(group, c_priv);
+    auto server = KeyShare::from_private(group, s_priv);
     ASSERT_TRUE(client);
     ASSERT_TRUE(server);
     EXPECT_EQ(to_vec(client->public_key()), c_pub);
@@ -129,33 +128,16 @@ TEST(KeyShareRfc8448, SimpleX25519BothDirections) {
     EXPECT_EQ(to_vec(k2->view()), ikm);
 }
 
+// RFC 8448 §3: the trace's x25519 key pairs.
+TEST(KeyShareRfc8448, SimpleX25519BothDirections) {
+    expect_trace_key_exchange("vectors/rfc8448/simple_1rtt.json", NamedGroup::x25519,
+                              "create an ephemeral x25519", 32);
+}
+
 // RFC 8448 §5: after the HelloRetryRequest both sides use P-256.
 TEST(KeyShareRfc8448, HrrP256BothDirections) {
-    const auto trace = l45::test::load_json("vectors/rfc8448/hrr.json");
-    const Bytes c_priv =
-        test::rfc8448_value(trace, "client", "create an ephemeral P-256", "private key");
-    const Bytes c_pub =
-        test::rfc8448_value(trace, "client", "create an ephemeral P-256", "public key");
-    const Bytes s_priv =
-        test::rfc8448_value(trace, "server", "create an ephemeral P-256", "private key");
-    const Bytes s_pub =
-        test::rfc8448_value(trace, "server", "create an ephemeral P-256", "public key");
-    const Bytes ikm = test::rfc8448_value(trace, "server", "extract secret \"handshake\"", "IKM");
-    ASSERT_EQ(c_pub.size(), 65u);
-    ASSERT_EQ(ikm.size(), 32u);
-
-    auto client = KeyShare::from_private(NamedGroup::secp256r1, c_priv);
-    auto server = KeyShare::from_private(NamedGroup::secp256r1, s_priv);
-    ASSERT_TRUE(client);
-    ASSERT_TRUE(server);
-    EXPECT_EQ(to_vec(client->public_key()), c_pub);
-    EXPECT_EQ(to_vec(server->public_key()), s_pub);
-    auto k1 = client->derive(s_pub);
-    auto k2 = server->derive(c_pub);
-    ASSERT_TRUE(k1);
-    ASSERT_TRUE(k2);
-    EXPECT_EQ(to_vec(k1->view()), ikm);
-    EXPECT_EQ(to_vec(k2->view()), ikm);
+    expect_trace_key_exchange("vectors/rfc8448/hrr.json", NamedGroup::secp256r1,
+                              "create an ephemeral P-256", 65);
 }
 
 class KeyShareGroups : public ::testing::TestWithParam<NamedGroup> {};
