@@ -1,0 +1,315 @@
+// l45-offload: the TLS-terminating proxy (issue 5) as a program.
+//
+//   l45-offload [EAL args] -- [--config FILE] [flags]
+//
+// With no argument at all it runs its embedded default (config.h): a net_tap
+// port l45o0 at 198.18.0.2/24, a CA and a server certificate for localhost
+// generated at first run into ./l45-offload-pki/ (reused afterwards), TLS on
+// 443, the 301 redirect on 80, one backend at 198.18.0.1:8000.
+//
+// Start-up, in order: EAL (drivers/eal.h), configuration (file + flags,
+// everything checked before a port is touched), certificates, the port,
+// steering (rte_flow, or the software fallback with one log line), then one
+// lcore running Interface + TcpStack + Proxy in a poll loop. It prints
+// "l45-offload: up ..." once serving (scripts and tests wait for it), a
+// one-line stats summary every stats.interval_s, and exposes its counters
+// through rte_telemetry (stats.h).
+//
+// One lcore: this program polls every rx queue of the port from the main
+// lcore, so a configuration with several TLS queues works but does not
+// scale yet (one lcore per TLS queue is the design, docs/appliance.md).
+//
+// SIGINT / SIGTERM: Proxy::shutdown (close_notify and FIN on every session,
+// stop listening), then the loop runs until the proxy is drained; exit 0.
+// A second signal, or sessions still open after the proxy's grace period
+// and a margin, ends it at once with exit 1.
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "apps/common/service.h"
+#include "apps/l45-offload/config.h"
+#include "apps/l45-offload/config_to_options.h"
+#include "apps/l45-offload/credentials.h"
+#include "apps/l45-offload/proxy.h"
+#include "apps/l45-offload/stats.h"
+#include "drivers/eal.h"
+#include "drivers/port.h"
+#include "drivers/steering.h"
+#include "stack/net/interface.h"
+#include "stack/tcp/interface_adapter.h"
+#include "stack/tcp/stack.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace offload = l45::offload;
+
+std::atomic<int> g_signals{0};
+void on_signal(int) {
+    g_signals.fetch_add(1, std::memory_order_relaxed);
+}
+
+// How often the lcore copies its counters to the telemetry board.
+constexpr l45::Duration kPublishInterval = 100ms;
+// After the proxy's own shutdown_grace (which resets what is left), how
+// long the loop still waits for the resets to leave before giving up.
+constexpr l45::Duration kShutdownMargin = 2s;
+// After draining, the final ACKs and RSTs still need a few iterations.
+constexpr l45::Duration kFlushTime = 50ms;
+
+// The port the configuration names, else the first one, else the vdev it
+// asks for (the embedded default's net_tap).
+l45::Result<l45::drivers::Port, std::string> open_port(const offload::Config& config,
+                                                       const l45::drivers::PortConfig& pc) {
+    if (!config.port_name.empty()) {
+        const auto id = l45::drivers::find_port(config.port_name);
+        if (!id) return l45::unexpected("no DPDK port named '" + config.port_name + "'");
+        return l45::drivers::Port::open(*id, pc);
+    }
+    std::uint16_t id = 0;
+    RTE_ETH_FOREACH_DEV(id) {
+        return l45::drivers::Port::open(id, pc);
+    }
+    if (config.vdev.empty())
+        return l45::unexpected(std::string("no DPDK port (give --vdev or a NIC)"));
+    const auto comma = config.vdev.find(',');
+    const std::string name = config.vdev.substr(0, comma);
+    const std::string args = comma == std::string::npos ? "" : config.vdev.substr(comma + 1);
+    return l45::drivers::Port::open_vdev(name, args, pc);
+}
+
+void print_nonzero(const char* title, const offload::StatsBoard::Group& g) {
+    std::printf("l45-offload: %s (non-zero)\n", title);
+    for (std::size_t i = 0; i < g.names.size(); ++i) {
+        const auto v = g.values[i].load(std::memory_order_relaxed);
+        if (v != 0)
+            std::printf("  %-28s %llu\n", g.names[i].c_str(), static_cast<unsigned long long>(v));
+    }
+}
+
+int run(const offload::Config& config) {
+    // --- certificates ---
+    std::optional<offload::GeneratedPki> generated;
+    if (config.generate_certificates()) {
+        auto g = offload::ensure_generated_pki(config.generated_dir, config.generated_names);
+        if (!g) {
+            std::fprintf(stderr, "l45-offload: %s\n", g.error().c_str());
+            return 1;
+        }
+        generated = *g;
+        std::error_code ec;
+        const std::string ca = std::filesystem::absolute(g->ca_path, ec).string();
+        std::printf("l45-offload: %s CA %s (clients: curl --cacert %s https://%s/)\n",
+                    g->created ? "generated" : "reusing", ca.c_str(), ca.c_str(),
+                    config.generated_names.front().c_str());
+    }
+    auto credentials = offload::load_credentials(config, generated ? &*generated : nullptr);
+    if (!credentials) {
+        std::fprintf(stderr, "l45-offload: %s\n", credentials.error().c_str());
+        return 1;
+    }
+    if (!config.keylog_file.empty())
+        std::printf("l45-offload: tls.keylog_file is not supported yet; no key log is written\n");
+
+    // --- port and steering ---
+    l45::drivers::PortConfig pc;
+    std::uint16_t max_queue = config.control_queue;
+    for (std::uint16_t q : config.tls_queues)
+        max_queue = std::max(max_queue, q);
+    pc.num_rx_queues = static_cast<std::uint16_t>(max_queue + 1);
+    pc.num_tx_queues = pc.num_rx_queues;
+    auto port = open_port(config, pc);
+    if (!port) {
+        std::fprintf(stderr, "l45-offload: %s\n", port.error().c_str());
+        return 1;
+    }
+    auto steering = l45::drivers::Steering::install(
+        *port, offload::steering_config(config),
+        {.software_only = config.steering == offload::SteeringChoice::software});
+    if (!steering) {
+        std::fprintf(stderr, "l45-offload: steering: %s\n", steering.error().c_str());
+        return 1;
+    }
+    if (config.tls_queues.size() > 1) {
+        std::printf(
+            "l45-offload: %zu TLS queues served by one lcore (one lcore per queue is "
+            "not implemented yet)\n",
+            config.tls_queues.size());
+    }
+
+    // --- the lcore's stack ---
+    l45::net::InterfaceConfig ic;
+    ic.mac = l45::drivers::station_mac(*port);
+    ic.ip = config.ip;
+    ic.prefix_len = config.prefix_len;
+    ic.gateway = config.gateway;
+    if (auto mtu = port->mtu()) ic.mtu = *mtu;
+    l45::net::Interface iface(ic, port->mempool(), port->tx_offloads());
+
+    l45::SystemRandom proxy_random;
+    l45::SystemRandom tcp_random;
+    offload::ProxyOptions options = offload::config_to_options(config, 1);
+    options.credentials = credentials->get();
+    options.random = &proxy_random;
+    if (config.max_connections > options.max_sessions) {
+        std::printf(
+            "l45-offload: %u TLS sessions on this lcore (limits.max_connections %u; "
+            "each session's buffers are made at start-up)\n",
+            options.max_sessions, config.max_connections);
+    }
+    l45::tcp::TcpStackConfig tc;
+    tc.local_addr = config.ip;
+    tc.tcp.mss = static_cast<std::uint16_t>(ic.mtu - 40);
+    tc.max_connections = offload::tcp_connections_for(options);
+    auto proxy = offload::Proxy::create(options, tc.max_connections);
+    if (!proxy) {
+        std::fprintf(stderr, "l45-offload: %s\n", proxy.error().c_str());
+        return 1;
+    }
+    l45::tcp::InterfaceAdapter adapter(iface);
+    l45::tcp::TcpStack tcp(tc, adapter, port->mempool(), tcp_random, **proxy);
+    adapter.attach(tcp);
+    offload::Proxy& px = **proxy;
+
+    offload::StatsBoard board;
+    if (config.telemetry) {
+        if (auto r = board.register_telemetry(); !r) {
+            std::fprintf(stderr, "l45-offload: %s\n", r.error().c_str());
+            return 1;
+        }
+    }
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    auto now = l45::MonotonicClock::now();
+    iface.start(now);
+    if (auto r = px.start(tcp, now); !r) {
+        std::fprintf(stderr, "l45-offload: %s\n", r.error().c_str());
+        return 1;
+    }
+    std::string backends;
+    for (const auto& b : config.backends)
+        backends +=
+            (backends.empty() ? "" : ",") + b.addr.to_string() + ":" + std::to_string(b.port);
+    std::printf(
+        "l45-offload: up on %s (%s) mac %s ip %s/%u https %u http %u backends %s "
+        "steering %s, lcore %u\n",
+        port->name().c_str(), port->driver_name().c_str(), l45::net::mac_to_string(ic.mac).c_str(),
+        config.ip.to_string().c_str(), config.prefix_len, config.https_port, config.http_port,
+        backends.c_str(), l45::drivers::to_string(steering->mode()), rte_lcore_id());
+    if (config.telemetry) {
+        std::printf(
+            "l45-offload: telemetry %s/dpdk_telemetry.v2 (/l45/offload/stats, "
+            "/l45/tcp/stats, /l45/net/stats)\n",
+            rte_eal_get_runtime_dir());
+    }
+    std::fflush(stdout);
+
+    const auto stats_every = std::chrono::duration_cast<l45::Duration>(
+        std::chrono::duration<double>(config.stats_interval_s));
+    auto publish = [&](l45::Instant t) {
+        board.publish(px.counters(), tcp.counters(), iface.counters(), port->counters());
+        return offload::sample(t, px.counters(), tcp.counters(), iface.counters(),
+                               port->counters());
+    };
+    offload::StatsSample last = publish(now);
+    auto next_stats = now + stats_every;
+    auto next_publish = now + kPublishInterval;
+    bool shutting_down = false;
+    auto give_up_at = l45::Instant::max();
+    auto stop_at = l45::Instant::max();
+    int rc = 0;
+    for (;;) {
+        now = l45::MonotonicClock::now();
+        const int signals = g_signals.load(std::memory_order_relaxed);
+        if (signals > 0 && !shutting_down) {
+            std::printf("l45-offload: shutting down (%u sessions open)\n", px.sessions_in_use());
+            std::fflush(stdout);
+            px.shutdown(now);
+            shutting_down = true;
+            give_up_at = now + options.shutdown_grace + kShutdownMargin;
+        }
+        if (signals > 1) {
+            std::printf("l45-offload: second signal, stopping now\n");
+            rc = 1;
+            break;
+        }
+        px.poll(now);
+        for (std::uint16_t q = 1; q < port->num_rx_queues(); ++q)
+            l45::apps::service_once(*port, q, iface, now, nullptr);
+        l45::apps::service_once(*port, 0, iface, now, &tcp);
+        if (shutting_down) {
+            if (stop_at == l45::Instant::max() && px.drained()) stop_at = now + kFlushTime;
+            if (now >= stop_at) break;
+            if (now >= give_up_at) {
+                std::printf("l45-offload: %u sessions still open after the grace period\n",
+                            px.sessions_in_use());
+                rc = 1;
+                break;
+            }
+        }
+        if (now >= next_publish) {
+            const auto s = publish(now);
+            next_publish = now + kPublishInterval;
+            if (config.stats_interval_s > 0 && now >= next_stats) {
+                std::printf("%s\n", offload::stats_line(last, s).c_str());
+                std::fflush(stdout);
+                last = s;
+                next_stats = now + stats_every;
+            }
+        }
+    }
+    const auto final_sample = publish(now);
+    std::printf("%s\n", offload::stats_line(last, final_sample).c_str());
+    print_nonzero("offload counters", board.offload());
+    print_nonzero("tcp counters", board.tcp());
+    print_nonzero("net counters", board.net());
+    std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
+    std::fflush(stdout);
+    adapter.detach();
+    return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto eal = l45::drivers::eal_init(argc, argv);
+    if (!eal) {
+        std::fprintf(stderr, "l45-offload: %s\n", eal.error().c_str());
+        return 1;
+    }
+    CLI::App app{"l45-offload: TLS 1.3 termination on l45's TCP, plaintext to backends"};
+    offload::CliOverrides cli;
+    offload::add_cli_options(app, cli);
+    std::vector<char*> app_argv = {argv[0]};
+    for (int i = eal->app_args_index; i < argc; ++i)
+        app_argv.push_back(argv[i]);
+    try {
+        app.parse(static_cast<int>(app_argv.size()), app_argv.data());
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        l45::drivers::eal_cleanup();
+        return code;
+    }
+    auto config = offload::load_config(cli);
+    int rc = 2;
+    if (!config) {
+        std::fprintf(stderr, "l45-offload: configuration:\n%s\n", config.error().c_str());
+    } else {
+        rc = run(*config);
+    }
+    l45::drivers::eal_cleanup();
+    return rc;
+}
