@@ -38,11 +38,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import l45_harness  # noqa: E402
 
-BUILD = sys.argv[1]
+BUILD = os.path.abspath(sys.argv[1])
 OFFLOAD = os.path.join(BUILD, "apps", "l45-offload", "l45-offload")
 RUN = l45_harness.Run("l45-offload-e2e.")
 TMP = RUN.tmp
-report = RUN.report
+
+
+def report(name, ok, detail=""):
+    RUN.report(name, ok, " | ".join(x for x in str(detail).replace("\r", "").split("\n") if x))
+
 BIG = int(os.environ.get("L45_E2E_BIG_BYTES", str(100 * 1000 * 1000)))
 L45_IP = "198.18.0.2"
 KERNEL_IP = "198.18.0.1"
@@ -230,7 +234,7 @@ def first_instance():
     loc = re.search(r"^location: (\S+)", r.stdout, re.I | re.M)
     report("redirect", r.returncode == 0 and r.stdout.startswith("HTTP/1.1 301")
            and loc is not None and loc.group(1) == "https://localhost/some/path?q=1",
-           r.stdout.strip().replace("\r\n", " | ")[:300])
+           r.stdout.strip()[:300])
 
     m = re.search(r"telemetry (\S+dpdk_telemetry\.v2)", site.text())
     try:
@@ -311,13 +315,13 @@ interval_s = 0
     r = sh(site.ns, f"/usr/bin/python3 {client} a.test {ca_a} '{get}' once", timeout=30, text=True)
     report("backend-down", r.returncode == 0 and "HTTP/1.1 502 Bad Gateway" in r.stdout
            and "no backend available" in r.stdout and "end clean" in r.stdout,
-           (r.stdout + r.stderr)[-400:].replace("\r\n", " | "))
+           (r.stdout + r.stderr)[-400:])
 
     site.start_backend()
     time.sleep(1.2)  # past mark_down_ms
     r = sh(site.ns, f"/usr/bin/python3 {client} a.test {ca_a} '{get}' once", timeout=30, text=True)
     report("backend-back", r.returncode == 0 and " 200 " in r.stdout and "sni site" in r.stdout
-           and "end clean" in r.stdout, (r.stdout + r.stderr)[-400:].replace("\r\n", " | "))
+           and "end clean" in r.stdout, (r.stdout + r.stderr)[-400:])
 
     # An idle client (handshake done, no request) when SIGTERM comes.
     idle = subprocess.Popen(["timeout", "30", "ip", "netns", "exec", site.ns, "/usr/bin/python3",
