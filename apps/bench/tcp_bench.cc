@@ -92,6 +92,7 @@ struct Row {
     TcpFigure l45;
     TcpFigure kernel;
     bool have_kernel = false;
+    bool have_l45 = false;
 };
 
 // Bulk: Gbit/s of goodput; crr: connections per second.
@@ -141,6 +142,7 @@ int main(int argc, char** argv) {
     std::string mode_text = "all";
     std::string csv_path;
     bool no_kernel = false;
+    bool no_l45 = false;
     TcpBenchOptions opt;
     app.add_option("--mode", mode_text, "workload")
         ->capture_default_str()
@@ -166,11 +168,16 @@ int main(int argc, char** argv) {
     app.add_option("--response", opt.response_len, "crr: response bytes")
         ->capture_default_str()
         ->check(CLI::Range(1u, 16384u));
+    app.add_option("--idle-sleep-us", opt.idle_sleep_us,
+                   "l45: sleep this long after 64 empty polls (0: always spin)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1000.0));
     app.add_flag("--check", opt.check, "receivers compare every byte with the sent pattern");
     app.add_option("--kernel-port", opt.kernel_port, "loopback baseline port (127.0.0.1)")
         ->capture_default_str()
         ->check(CLI::Range(1024, 32767));
     app.add_flag("--no-kernel", no_kernel, "skip the Linux loopback baseline");
+    app.add_flag("--no-l45", no_l45, "skip l45 (profile the baseline alone)");
     app.add_option("--csv", csv_path, "also write every figure as CSV to this file");
     std::vector<char*> app_argv = {argv[0]};
     for (int i = eal->app_args_index; i < argc; ++i)
@@ -206,8 +213,11 @@ int main(int argc, char** argv) {
 
     std::vector<Row> rows;
     auto run = [&](TcpMode mode, std::string workload) {
-        Row r{mode, std::move(workload), {}, {}, false};
-        r.l45 = l45::bench::run_l45(mode, opt);
+        Row r{mode, std::move(workload), {}, {}, false, false};
+        if (!no_l45) {
+            r.l45 = l45::bench::run_l45(mode, opt);
+            r.have_l45 = true;
+        }
         if (!no_kernel) {
             r.kernel = l45::bench::run_kernel(mode, opt);
             r.have_kernel = true;
@@ -232,7 +242,7 @@ int main(int argc, char** argv) {
     std::printf("%-36s %14s %14s %10s\n", "workload", "l45", "linux lo", "l45/linux");
     bool ok = true;
     for (const Row& r : rows) {
-        const double l = value(r.mode, r.l45);
+        const double l = r.have_l45 ? value(r.mode, r.l45) : 0;
         const double k = r.have_kernel ? value(r.mode, r.kernel) : 0;
         char lt[32], kt[32], rt[16];
         std::snprintf(lt, sizeof lt, r.mode == TcpMode::bulk ? "%.2f %s" : "%.0f %s", l,
@@ -242,14 +252,15 @@ int main(int argc, char** argv) {
                           unit(r.mode));
         else
             std::snprintf(kt, sizeof kt, "-");
-        std::snprintf(rt, sizeof rt, k > 0 ? "%.2f" : "-", k > 0 ? l / k : 0.0);
+        std::snprintf(rt, sizeof rt, k > 0 && l > 0 ? "%.2f" : "-", k > 0 ? l / k : 0.0);
         std::printf("%-36s %14s %14s %10s\n", r.workload.c_str(), lt, kt, rt);
-        print_notes("l45", r.l45);
+        if (r.have_l45) print_notes("l45", r.l45);
         if (r.have_kernel) print_notes("linux", r.kernel);
-        ok = check("l45", r.mode, r.l45) && ok;
+        if (r.have_l45) ok = check("l45", r.mode, r.l45) && ok;
         if (r.have_kernel) ok = check("linux", r.mode, r.kernel) && ok;
     }
     for (const Row& r : rows) {
+        if (!r.have_l45) continue;
         const bool bulk = r.mode == TcpMode::bulk;
         std::printf("  totals %-5s l45: sent %llu received %llu%s", bulk ? "bulk" : "crr",
                     static_cast<unsigned long long>(r.l45.sent),
@@ -270,7 +281,7 @@ int main(int argc, char** argv) {
                     << unit(r.mode) << ',' << f.units << ',' << f.window_s << ',' << f.sent << ','
                     << f.received << ',' << f.completed << ',' << f.served << '\n';
             };
-            row("l45", r.l45);
+            if (r.have_l45) row("l45", r.l45);
             if (r.have_kernel) row("linux-loopback", r.kernel);
         }
         if (!csv) {

@@ -29,7 +29,10 @@ struct TcpBenchOptions {
     std::uint32_t concurrency = 32;       // crr: connections in flight
     std::uint32_t request_len = 64;
     std::uint32_t response_len = 64;
-    bool check = false;                 // receivers compare every byte with the pattern
+    bool check = false;
+    // l45: after 64 empty polls in a row, sleep this long (0: spin, as a
+    // DPDK lcore normally does). For time-shared CPUs: see docs/performance.md.
+    double idle_sleep_us = 0;           // receivers compare every byte with the pattern
     unsigned cpu_a = 0;                 // sender / client
     unsigned cpu_b = 1;                 // receiver / server
     std::uint16_t kernel_port = 15001;  // loopback baseline listens here (< 32768)

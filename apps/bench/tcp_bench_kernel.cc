@@ -57,22 +57,29 @@ sockaddr_in loopback(std::uint16_t port) {
     return a;
 }
 
-// A listening socket on 127.0.0.1:port (non-blocking), or -1 with `error` set.
-int make_listener(std::uint16_t port, std::string& error) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error = errno_text("socket");
-        return -1;
-    }
-    const int one = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in a = loopback(port);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || listen(fd, 4096) != 0) {
-        error = errno_text("bind/listen 127.0.0.1") + " (port " + std::to_string(port) + ")";
+// A listening socket on 127.0.0.1 (non-blocking), or -1 with `error` set.
+// Takes the first free port from `port` on (another run may hold it), at most
+// 64 further, all below the ephemeral range; `port` is set to the one taken.
+int make_listener(std::uint16_t& port, std::string& error) {
+    for (std::uint16_t p = port; p < port + 64 && p < 32768; ++p) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            error = errno_text("socket");
+            return -1;
+        }
+        const int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        const sockaddr_in a = loopback(p);
+        if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 &&
+            listen(fd, 4096) == 0) {
+            port = p;
+            return fd;
+        }
+        error = errno_text("bind/listen 127.0.0.1") + " (port " + std::to_string(p) + ")";
         close(fd);
-        return -1;
+        if (errno != EADDRINUSE) return -1;
     }
-    return fd;
+    return -1;
 }
 
 // Starts a non-blocking connect; -1 with errno on failure.
@@ -475,14 +482,16 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern) {
 
 }  // namespace
 
-TcpFigure run_kernel(TcpMode mode, const TcpBenchOptions& opt) {
+TcpFigure run_kernel(TcpMode mode, const TcpBenchOptions& options) {
     TcpFigure fig;
     std::string error;
+    TcpBenchOptions opt = options;
     const int lfd = make_listener(opt.kernel_port, error);
     if (lfd < 0) {
         fig.error = error;
         return fig;
     }
+
     const StreamPattern pattern(std::max({opt.write_len, opt.request_len, opt.response_len}));
     Shared sh;
     std::thread server([&] {
@@ -508,6 +517,8 @@ TcpFigure run_kernel(TcpMode mode, const TcpBenchOptions& opt) {
     }
     server.join();
     close(lfd);
+    if (opt.kernel_port != options.kernel_port)
+        fig.notes.push_back("listened on port " + std::to_string(opt.kernel_port));
     if (mode == TcpMode::bulk) {
         fig.received = sh.received.load(std::memory_order_relaxed);
         fig.failed += sh.failed.load(std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 // traffic besides the rings is a few relaxed counters B publishes for A.
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -423,21 +424,36 @@ struct Host {
     std::unique_ptr<tcp::TcpStack> stack;
 
     void step(Instant now) {
-        apps::service_once(*port, 0, *ifc, now, stack.get());
+        const std::size_t moved = apps::service_once(*port, 0, *ifc, now, stack.get());
         app->service(now);
+        if (moved != 0) {
+            idle_polls = 0;
+        } else if (idle_sleep_ns > 0 && ++idle_polls >= kIdlePollsBeforeSleep) {
+            idle_polls = 0;
+            const timespec ts{0, idle_sleep_ns};
+            nanosleep(&ts, nullptr);
+        }
     }
+    static constexpr unsigned kIdlePollsBeforeSleep = 64;
+    long idle_sleep_ns = 0;
+    unsigned idle_polls = 0;
     ~Host() {
         if (adapter) adapter->detach();
         stack.reset();  // frees its queued mbufs before the wire goes
     }
 };
 
-void make_host(Host& h, drivers::Port& port, std::uint8_t n, const tcp::TcpStackConfig& base) {
+void make_host(Host& h, drivers::Port& port, std::uint8_t n, const tcp::TcpStackConfig& base,
+               const TcpBenchOptions& opt) {
+    h.idle_sleep_ns = static_cast<long>(opt.idle_sleep_us * 1000);
     h.port = &port;
     net::InterfaceConfig c;
     c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, n}};
     c.ip = net::Ipv4Addr::from_octets(198, 18, 0, n);
     c.prefix_len = 24;
+    // The first SYNs of a crr run all wait for one ARP reply: hold them all.
+    c.arp.max_held_packets =
+        std::max<std::size_t>({c.arp.max_held_packets, opt.concurrency, opt.conns});
     h.ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
     h.adapter = std::make_unique<tcp::InterfaceAdapter>(*h.ifc);
     h.random = std::make_unique<SeededRandom>(n);
@@ -510,8 +526,8 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
         run->a.app = std::move(c);
         run->b.app = std::make_unique<CrrServer>(opt, pattern, base.max_connections, run->pub);
     }
-    make_host(run->a, (*wire)->a(), 1, base);
-    make_host(run->b, (*wire)->b(), 2, base);
+    make_host(run->a, (*wire)->a(), 1, base, opt);
+    make_host(run->b, (*wire)->b(), 2, base, opt);
     if (!run->b.stack->listen(kBenchPort, 1024)) {
         fig.error = "listen failed";
         return fig;
