@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
     app.add_option("--kernel-port", opt.kernel_port, "loopback baseline port (127.0.0.1)")
         ->capture_default_str()
         ->check(CLI::Range(1024, 32767));
+    app.add_option("--kernel-mss", opt.kernel_mss,
+                   "linux: TCP_MAXSEG on both ends (0: loopback's own, from its 64 KiB MTU)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65495));
     app.add_flag("--no-kernel", no_kernel, "skip the Linux loopback baseline");
     app.add_flag("--no-l45", no_l45, "skip l45 (profile the baseline alone)");
     app.add_option("--csv", csv_path, "also write every figure as CSV to this file");
@@ -204,8 +208,10 @@ int main(int argc, char** argv) {
     else
         std::printf("  l45          : one lcore (cpu %u): A and B take turns (give -l 0,1)\n",
                     opt.cpu_a);
-    std::printf("  linux        : two threads pinned to cpu %u and cpu %u, 127.0.0.1:%u, epoll\n",
-                opt.cpu_a, opt.cpu_b, opt.kernel_port);
+    std::printf(
+        "  linux        : two threads pinned to cpu %u and cpu %u, 127.0.0.1:%u, epoll, mss %s\n",
+        opt.cpu_a, opt.cpu_b, opt.kernel_port,
+        opt.kernel_mss ? std::to_string(opt.kernel_mss).c_str() : "default");
     std::printf("  seconds/fig  : %.2f (+%.2f warm-up)%s\n", opt.seconds, opt.warmup,
                 opt.check ? ", every byte checked" : "");
     std::printf("  loadavg start: %s\n", loadavg().c_str());
@@ -237,23 +243,49 @@ int main(int argc, char** argv) {
     std::printf("  loadavg end  : %s\n", loadavg().c_str());
 
     std::printf(
-        "\nTCP on two cores (A: sender/client, B: receiver/server; bulk = goodput, crr = "
-        "connect/request/response/close)\n");
-    std::printf("%-36s %14s %14s %10s\n", "workload", "l45", "linux lo", "l45/linux");
+        "\nTCP, A: sender/client, B: receiver/server (bulk: goodput; crr: "
+        "connect/request/response/close)\n"
+        "per wall second, and per CPU-second used by A and B together (the cost, "
+        "whatever share of the CPUs the two got)\n");
+    std::printf("%-34s %13s %13s %7s | %13s %13s %7s\n", "workload", "l45", "linux lo", "ratio",
+                "l45 /cpu-s", "linux /cpu-s", "ratio");
     bool ok = true;
+    auto fmt = [](char* out, std::size_t len, TcpMode mode, double v) {
+        if (v <= 0)
+            std::snprintf(out, len, "-");
+        else
+            std::snprintf(out, len, mode == TcpMode::bulk ? "%.2f %s" : "%.0f %s", v, unit(mode));
+    };
+    auto ratio = [](char* out, std::size_t len, double a, double b) {
+        if (a > 0 && b > 0)
+            std::snprintf(out, len, "%.2f", a / b);
+        else
+            std::snprintf(out, len, "-");
+    };
     for (const Row& r : rows) {
+        const double scale = r.mode == TcpMode::bulk ? 8 / 1e9 : 1;
         const double l = r.have_l45 ? value(r.mode, r.l45) : 0;
         const double k = r.have_kernel ? value(r.mode, r.kernel) : 0;
-        char lt[32], kt[32], rt[16];
-        std::snprintf(lt, sizeof lt, r.mode == TcpMode::bulk ? "%.2f %s" : "%.0f %s", l,
-                      unit(r.mode));
-        if (r.have_kernel)
-            std::snprintf(kt, sizeof kt, r.mode == TcpMode::bulk ? "%.2f %s" : "%.0f %s", k,
-                          unit(r.mode));
-        else
-            std::snprintf(kt, sizeof kt, "-");
-        std::snprintf(rt, sizeof rt, k > 0 && l > 0 ? "%.2f" : "-", k > 0 ? l / k : 0.0);
-        std::printf("%-36s %14s %14s %10s\n", r.workload.c_str(), lt, kt, rt);
+        const double lc = r.have_l45 ? r.l45.per_cpu_second() * scale : 0;
+        const double kc = r.have_kernel ? r.kernel.per_cpu_second() * scale : 0;
+        char lt[32], kt[32], rt[16], lct[32], kct[32], rct[16];
+        fmt(lt, sizeof lt, r.mode, l);
+        fmt(kt, sizeof kt, r.mode, k);
+        ratio(rt, sizeof rt, l, k);
+        fmt(lct, sizeof lct, r.mode, lc);
+        fmt(kct, sizeof kct, r.mode, kc);
+        ratio(rct, sizeof rct, lc, kc);
+        std::printf("%-34s %13s %13s %7s | %13s %13s %7s\n", r.workload.c_str(), lt, kt, rt, lct,
+                    kct, rct);
+        auto busy = [](const TcpFigure& f) {
+            char b[96];
+            std::snprintf(b, sizeof b, "A %.1f%% B %.1f%% of the window",
+                          f.window_s > 0 ? 100 * f.cpu_a_s / f.window_s : 0.0,
+                          f.window_s > 0 ? 100 * f.cpu_b_s / f.window_s : 0.0);
+            return std::string(b);
+        };
+        std::printf("  cpu     l45 %s; linux %s\n", r.have_l45 ? busy(r.l45).c_str() : "-",
+                    r.have_kernel ? busy(r.kernel).c_str() : "-");
         if (r.have_l45) print_notes("l45", r.l45);
         if (r.have_kernel) print_notes("linux", r.kernel);
         if (r.have_l45) ok = check("l45", r.mode, r.l45) && ok;
@@ -274,11 +306,14 @@ int main(int argc, char** argv) {
 
     if (!csv_path.empty()) {
         std::ofstream csv(csv_path);
-        csv << "workload,impl,value,unit,units,window_s,sent,received,completed,served\n";
+        csv << "workload,impl,value,unit,per_cpu_second,units,window_s,cpu_a_s,cpu_b_s,sent,"
+               "received,completed,served\n";
         for (const Row& r : rows) {
             auto row = [&](const char* impl, const TcpFigure& f) {
+                const double scale = r.mode == TcpMode::bulk ? 8 / 1e9 : 1;
                 csv << '"' << r.workload << "\"," << impl << ',' << value(r.mode, f) << ','
-                    << unit(r.mode) << ',' << f.units << ',' << f.window_s << ',' << f.sent << ','
+                    << unit(r.mode) << ',' << f.per_cpu_second() * scale << ',' << f.units << ','
+                    << f.window_s << ',' << f.cpu_a_s << ',' << f.cpu_b_s << ',' << f.sent << ','
                     << f.received << ',' << f.completed << ',' << f.served << '\n';
             };
             if (r.have_l45) row("l45", r.l45);

@@ -11,6 +11,10 @@
 //         closes on A's FIN; the figure is A's completed connections per second.
 #pragma once
 
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +40,7 @@ struct TcpBenchOptions {
     unsigned cpu_a = 0;                 // sender / client
     unsigned cpu_b = 1;                 // receiver / server
     std::uint16_t kernel_port = 15001;  // loopback baseline listens here (< 32768)
+    int kernel_mss = 0;                 // TCP_MAXSEG for the baseline (0: leave it)
 };
 
 struct TcpFigure {
@@ -50,7 +55,42 @@ struct TcpFigure {
     std::uint64_t failed = 0;          // connections that ended abnormally
     std::uint64_t check_failures = 0;  // --check: chunks that differed from the pattern
     std::vector<std::string> notes;    // counters worth printing (retransmits, limits hit)
+    // CPU time each side's thread used during the window (CLOCK_THREAD_CPUTIME_ID;
+    // for Linux this includes the softirq work the kernel did in that thread's
+    // context). One thread for both sides: all of it in cpu_a_s.
+    double cpu_a_s = 0;
+    double cpu_b_s = 0;
     [[nodiscard]] double per_second() const { return window_s > 0 ? units / window_s : 0; }
+    // Per CPU-second of A and B together: what the work costs, whatever share
+    // of the CPUs the scheduler gave the two threads.
+    [[nodiscard]] double per_cpu_second() const {
+        return cpu_a_s + cpu_b_s > 0 ? units / (cpu_a_s + cpu_b_s) : 0;
+    }
+};
+
+// Another thread's CPU clock, published once that thread runs: the side that
+// keeps time reads both clocks at the edges of the window.
+class ThreadClock {
+  public:
+    // Called by the thread itself.
+    void publish_self() {
+        clockid_t id;
+        if (pthread_getcpuclockid(pthread_self(), &id) == 0) {
+            id_ = id;
+            ready_.store(true, std::memory_order_release);
+        }
+    }
+    // Seconds of CPU the thread has used (0 until it has published).
+    [[nodiscard]] double seconds() const {
+        if (!ready_.load(std::memory_order_acquire)) return 0;
+        timespec ts{};
+        clock_gettime(id_, &ts);
+        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+    }
+
+  private:
+    clockid_t id_{};
+    std::atomic<bool> ready_{false};
 };
 
 // The stream every sender writes: byte o of a connection is pattern[o % kPeriod].

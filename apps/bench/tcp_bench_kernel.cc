@@ -57,10 +57,15 @@ sockaddr_in loopback(std::uint16_t port) {
     return a;
 }
 
+// Caps the MSS (lo's 64 KiB MTU otherwise gives ~64 KiB segments).
+void set_mss(int fd, int mss) {
+    if (mss > 0) (void)setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+}
+
 // A listening socket on 127.0.0.1 (non-blocking), or -1 with `error` set.
 // Takes the first free port from `port` on (another run may hold it), at most
 // 64 further, all below the ephemeral range; `port` is set to the one taken.
-int make_listener(std::uint16_t& port, std::string& error) {
+int make_listener(std::uint16_t& port, int mss, std::string& error) {
     for (std::uint16_t p = port; p < port + 64 && p < 32768; ++p) {
         const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
@@ -69,6 +74,7 @@ int make_listener(std::uint16_t& port, std::string& error) {
         }
         const int one = 1;
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        set_mss(fd, mss);  // accepted sockets inherit it
         const sockaddr_in a = loopback(p);
         if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 &&
             listen(fd, 4096) == 0) {
@@ -83,9 +89,10 @@ int make_listener(std::uint16_t& port, std::string& error) {
 }
 
 // Starts a non-blocking connect; -1 with errno on failure.
-int start_connect(std::uint16_t port) {
+int start_connect(std::uint16_t port, int mss) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    set_mss(fd, mss);
     const sockaddr_in a = loopback(port);
     if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
         const int e = errno;
@@ -120,7 +127,7 @@ struct Shared {
     alignas(64) std::atomic<std::uint64_t> received{0};  // server: payload bytes
     alignas(64) std::atomic<bool> stop_server{false};
     std::atomic<std::uint64_t> served{0}, failed{0}, check_failures{0};
-    std::string server_error;  // written by the server before it exits
+    ThreadClock server_clock;
 };
 
 // Per-fd state of either side (indexed by fd).
@@ -137,6 +144,7 @@ struct FdState {
 
 void bulk_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int lfd, Shared& sh) {
     (void)pin_self(opt.cpu_b);
+    sh.server_clock.publish_self();
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     epoll_add(ep, lfd, EPOLLIN);
     std::vector<FdState> st(kMaxFds);
@@ -189,11 +197,14 @@ void bulk_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int l
 TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, Shared& sh) {
     TcpFigure fig;
     (void)pin_self(opt.cpu_a);
+    ThreadClock self;
+    self.publish_self();
+    double cpu_a0 = 0, cpu_b0 = 0;
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     std::vector<int> fds;
     std::vector<FdState> st(kMaxFds);
     for (std::uint32_t i = 0; i < opt.conns; ++i) {
-        const int fd = start_connect(opt.kernel_port);
+        const int fd = start_connect(opt.kernel_port, opt.kernel_mss);
         if (fd < 0 || static_cast<std::size_t>(fd) >= kMaxFds) {
             fig.error = errno_text("connect");
             break;
@@ -264,9 +275,13 @@ TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, 
             measuring = true;
             units0 = u;
             m0 = now;
+            cpu_a0 = self.seconds();
+            cpu_b0 = sh.server_clock.seconds();
         } else if (measuring && now >= t1) {
             fig.units = u - units0;
             fig.window_s = std::chrono::duration<double>(now - m0).count();
+            fig.cpu_a_s = self.seconds() - cpu_a0;
+            fig.cpu_b_s = sh.server_clock.seconds() - cpu_b0;
             break;
         }
     }
@@ -282,6 +297,7 @@ TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, 
 
 void crr_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int lfd, Shared& sh) {
     (void)pin_self(opt.cpu_b);
+    sh.server_clock.publish_self();
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     epoll_add(ep, lfd, EPOLLIN);
     std::vector<FdState> st(kMaxFds);
@@ -346,9 +362,12 @@ void crr_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int lf
     close(ep);
 }
 
-TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern) {
+TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern, Shared& sh) {
     TcpFigure fig;
     (void)pin_self(opt.cpu_a);
+    ThreadClock self;
+    self.publish_self();
+    double cpu_a0 = 0, cpu_b0 = 0;
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     std::vector<FdState> st(kMaxFds);
     std::vector<std::uint8_t> buf(std::max(opt.response_len, 4096u));
@@ -378,7 +397,7 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern) {
     bool measuring = false;
     for (;;) {
         while (!stopping && in_flight < opt.concurrency) {
-            const int fd = start_connect(opt.kernel_port);
+            const int fd = start_connect(opt.kernel_port, opt.kernel_mss);
             if (fd < 0) {
                 ++connect_errors;  // EADDRNOTAVAIL: ephemeral ports in TIME-WAIT
                 last_errno = errno;
@@ -459,10 +478,14 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern) {
             measuring = true;
             units0 = completed;
             m0 = now;
+            cpu_a0 = self.seconds();
+            cpu_b0 = sh.server_clock.seconds();
         } else if ((measuring && now >= t1) || !fig.error.empty()) {
             if (measuring && fig.error.empty()) {
                 fig.units = completed - units0;
                 fig.window_s = std::chrono::duration<double>(now - m0).count();
+                fig.cpu_a_s = self.seconds() - cpu_a0;
+                fig.cpu_b_s = sh.server_clock.seconds() - cpu_b0;
             }
             stopping = true;
             t_stop = now;
@@ -486,7 +509,7 @@ TcpFigure run_kernel(TcpMode mode, const TcpBenchOptions& options) {
     TcpFigure fig;
     std::string error;
     TcpBenchOptions opt = options;
-    const int lfd = make_listener(opt.kernel_port, error);
+    const int lfd = make_listener(opt.kernel_port, opt.kernel_mss, error);
     if (lfd < 0) {
         fig.error = error;
         return fig;
@@ -501,7 +524,7 @@ TcpFigure run_kernel(TcpMode mode, const TcpBenchOptions& options) {
             crr_server(opt, pattern, lfd, sh);
     });
     std::thread client([&] {
-        fig = mode == TcpMode::bulk ? bulk_client(opt, pattern, sh) : crr_client(opt, pattern);
+        fig = mode == TcpMode::bulk ? bulk_client(opt, pattern, sh) : crr_client(opt, pattern, sh);
         if (mode == TcpMode::crr) sh.stop_server.store(true, std::memory_order_relaxed);
     });
     client.join();

@@ -468,10 +468,12 @@ struct Run {
     Host a, b;
     BPublished pub;
     std::atomic<bool> stop_b{false};
+    ThreadClock a_clock, b_clock;
 };
 
 int b_loop(void* arg) {
     auto* run = static_cast<Run*>(arg);
+    run->b_clock.publish_self();
     while (!run->stop_b.load(std::memory_order_acquire))
         run->b.step(MonotonicClock::now());
     return 0;
@@ -551,6 +553,7 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
         if (!two_lcores) run->b.step(now);
     };
 
+    run->a_clock.publish_self();
     std::string error;
     if (sender != nullptr && !sender->start(t_start, b_addr, error)) fig.error = error;
     // Phase 1 (bulk): every connection up.
@@ -567,6 +570,7 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
     std::uint64_t last_units = 0;
     std::uint64_t units0 = 0;
     Instant m0{};
+    double cpu_a0 = 0, cpu_b0 = 0;
     bool measuring = false;
     while (fig.error.empty()) {
         const Instant now = MonotonicClock::now();
@@ -584,9 +588,13 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
             measuring = true;
             units0 = u;
             m0 = now;
+            cpu_a0 = run->a_clock.seconds();
+            cpu_b0 = run->b_clock.seconds();
         } else if (measuring && now >= t1) {
             fig.units = u - units0;
             fig.window_s = std::chrono::duration<double>(now - m0).count();
+            fig.cpu_a_s = run->a_clock.seconds() - cpu_a0;
+            if (two_lcores) fig.cpu_b_s = run->b_clock.seconds() - cpu_b0;
             break;
         }
     }
