@@ -614,7 +614,7 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
             break;
         }
     }
-    // A keeps answering for a moment so B's last ACKs are processed.
+    // Every connection is closed on both sides (or the drain timed out): B may stop.
     run->stop_b.store(true, std::memory_order_release);
     if (two_lcores) rte_eal_wait_lcore(worker);
 
