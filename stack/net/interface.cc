@@ -63,6 +63,14 @@ Interface::Interface(const InterfaceConfig& config, rte_mempool* pool, TxOffload
     }
 }
 
+void Interface::learn_neighbour(Instant now, Ipv4Addr ip, const rte_ether_addr& mac) {
+    (void)arp_.update(now, ip, mac, true, [&](MbufPtr held, const rte_ether_addr& resolved) {
+        auto* eth = rte_pktmbuf_mtod(held.get(), rte_ether_hdr*);
+        eth->dst_addr = resolved;
+        (void)enqueue(std::move(held));
+    });
+}
+
 void Interface::set_l4_handler(std::uint8_t protocol, L4Handler* handler) {
     if (protocol == kIpProtoIcmp) return;  // ICMP is ours
     l4_[protocol] = handler;
