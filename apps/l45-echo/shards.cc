@@ -2,15 +2,12 @@
 #include "apps/l45-echo/shards.h"
 
 #include <rte_lcore.h>
-#include <rte_ring.h>
-#include <rte_ring_elem.h>
 
-#include <array>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "apps/common/neighbour_feed.h"
 #include "apps/common/service.h"
 #include "stack/net/interface.h"
 #include "stack/tcp/interface_adapter.h"
@@ -19,15 +16,6 @@
 namespace l45::apps {
 namespace {
 
-// One binding passed from shard 0 to another shard.
-struct NeighbourMsg {
-    std::uint32_t ip = 0;
-    std::array<std::uint8_t, 6> mac{};
-    std::uint16_t pad = 0;
-};
-static_assert(sizeof(NeighbourMsg) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
-
-constexpr unsigned kFeedSize = 1024;
 constexpr Duration kPublishInterval = std::chrono::milliseconds(5);
 
 struct Shard {
@@ -38,7 +26,7 @@ struct Shard {
     std::unique_ptr<tcp::RssPortChooser> chooser;
     std::unique_ptr<TcpServices> services;
     std::unique_ptr<tcp::TcpStack> stack;
-    rte_ring* feed = nullptr;  // shards >= 1: bindings from shard 0
+    std::unique_ptr<NeighbourFeed> feed;  // shards >= 1: bindings from shard 0
 };
 
 struct WorkerArgs {
@@ -48,14 +36,7 @@ struct WorkerArgs {
 };
 
 void run_one(Shard& s, drivers::Port& port, Instant now) {
-    if (s.feed != nullptr) {
-        NeighbourMsg m;
-        while (rte_ring_dequeue_elem(s.feed, &m, sizeof m) == 0) {
-            rte_ether_addr mac;
-            std::memcpy(mac.addr_bytes, m.mac.data(), m.mac.size());
-            s.ifc->learn_neighbour(now, net::Ipv4Addr{m.ip}, mac);
-        }
-    }
+    if (s.feed) (void)s.feed->apply(now, *s.ifc);
     s.services->set_now(now);
     service_once(port, s.queue, *s.ifc, now, s.stack.get());
 }
@@ -65,21 +46,6 @@ int worker_main(void* arg) {
     while (!w.stop->load(std::memory_order_relaxed))
         run_one(*w.shard, *w.port, MonotonicClock::now());
     return 0;
-}
-
-// Shard 0 passes the bindings it learnt (or refreshed) since `since`.
-void publish_neighbours(const Shard& owner, std::vector<std::unique_ptr<Shard>>& shards,
-                        Instant since) {
-    owner.ifc->arp().for_each([&](const net::ArpCache::Entry& e) {
-        if (e.state != net::ArpCache::State::reachable || e.is_static || e.updated < since) return;
-        NeighbourMsg m;
-        m.ip = e.ip.value;
-        std::memcpy(m.mac.data(), e.mac.addr_bytes, m.mac.size());
-        for (auto& s : shards) {
-            // A full feed drops the message: the shard resolves by itself.
-            if (s->feed != nullptr) (void)rte_ring_enqueue_elem(s->feed, &m, sizeof m);
-        }
-    });
 }
 
 }  // namespace
@@ -115,7 +81,7 @@ int run_sharded_echo(const ShardedEchoConfig& config, std::atomic<bool>& stop) {
     auto release = [&] {
         for (auto& s : shards) {
             s->adapter->detach();
-            rte_ring_free(std::exchange(s->feed, nullptr));
+            s->feed.reset();
         }
         shards.clear();
     };
@@ -145,13 +111,13 @@ int run_sharded_echo(const ShardedEchoConfig& config, std::atomic<bool>& stop) {
         if (q != 0) {
             char name[RTE_RING_NAMESIZE];
             std::snprintf(name, sizeof name, "l45_nb_p%u_q%u", config.port_id, q);
-            sh.feed = rte_ring_create_elem(name, sizeof(NeighbourMsg), kFeedSize, port->socket(),
-                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
-            if (sh.feed == nullptr) {
-                std::fprintf(stderr, "l45-echo: cannot create ring %s\n", name);
+            auto feed = NeighbourFeed::create(name, port->socket());
+            if (!feed) {
+                std::fprintf(stderr, "l45-echo: %s\n", feed.error().c_str());
                 release();
                 return 1;
             }
+            sh.feed = std::move(*feed);
         }
     }
 
@@ -181,6 +147,9 @@ int run_sharded_echo(const ShardedEchoConfig& config, std::atomic<bool>& stop) {
     std::fflush(stdout);
 
     Shard& owner = *shards[0];
+    std::vector<NeighbourFeed*> feeds;
+    for (auto& s : shards)
+        feeds.push_back(s->feed.get());
     if (config.plan) {
         if (auto r = owner.services->start_client(MonotonicClock::now(), *config.plan); !r) {
             std::fprintf(stderr, "l45-echo: %s\n", r.error().c_str());
@@ -193,7 +162,7 @@ int run_sharded_echo(const ShardedEchoConfig& config, std::atomic<bool>& stop) {
         const Instant now = MonotonicClock::now();
         run_one(owner, *port, now);
         if (now >= next_publish) {
-            publish_neighbours(owner, shards, published_until);
+            publish_neighbours(*owner.ifc, published_until, feeds);
             published_until = now;
             next_publish = now + kPublishInterval;
         }

@@ -9,10 +9,8 @@
 //
 // ARP: the NIC hashes only IP, so ARP frames reach queue 0 alone. Shard 0
 // owns ARP (answers requests, learns); every few milliseconds it passes the
-// bindings it learnt since the last pass to the other shards through one
-// single-producer/single-consumer ring each (messages, not shared state).
-// A shard that needs a neighbour it does not know sends its own request;
-// the reply is addressed to us and so is learnt by shard 0 and passed on.
+// bindings it learnt since the last pass to the other shards
+// (apps/common/neighbour_feed.h: messages on SP/SC rings, not shared state).
 #pragma once
 
 #include <atomic>

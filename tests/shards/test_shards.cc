@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/neighbour_feed.h"
 #include "apps/common/service.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
@@ -183,12 +184,19 @@ struct Shard {
     std::unique_ptr<tcp::RssPortChooser> chooser;
     App app;
     std::unique_ptr<tcp::TcpStack> stack;
+    std::unique_ptr<apps::NeighbourFeed> feed;  // feed mode, shards >= 1
 };
 
 struct Side {
     drivers::Port* port = nullptr;
     std::vector<std::unique_ptr<Shard>> shards;
+    // Feed mode: shard 0 passes what it learnt every kPublishInterval.
+    std::vector<apps::NeighbourFeed*> feeds;
+    Instant next_publish{};
+    Instant published_until{};
 };
+
+constexpr Duration kPublishInterval = 5ms;
 
 rte_ether_addr mac_of(std::uint8_t host) {
     return rte_ether_addr{{0x02, 0, 0, 0, 0, host}};
@@ -203,6 +211,8 @@ struct Options {
     std::uint32_t conns_per_shard = 200;
     std::uint64_t bytes_per_conn = 16 * 1024;
     std::uint32_t max_syn_retransmissions = 6;
+    // How shards >= 1 know the peer: static entries, or shard 0's feed.
+    bool neighbour_feed = false;
 };
 
 // Side `host` (1 = A, 2 = B) on `port`; shard 0 owns ARP (the only shard
@@ -221,7 +231,7 @@ Side make_side(drivers::RingWire& wire, drivers::Port& port, std::uint8_t host,
         c.prefix_len = 24;
         if (q != 0) {
             c.arp.gratuitous_at_start = false;
-            c.static_neighbours.push_back({ip_of(peer), mac_of(peer)});
+            if (!opt.neighbour_feed) c.static_neighbours.push_back({ip_of(peer), mac_of(peer)});
         }
         s->ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
         s->adapter = std::make_unique<tcp::InterfaceAdapter>(*s->ifc);
@@ -245,6 +255,14 @@ Side make_side(drivers::RingWire& wire, drivers::Port& port, std::uint8_t host,
         s->app.is_a = host == 1;
         s->app.total = opt.bytes_per_conn;
         s->app.flows.reserve(opt.conns_per_shard * opt.num_shards);
+        if (opt.neighbour_feed && q != 0) {
+            static unsigned next_feed = 0;
+            auto feed = apps::NeighbourFeed::create("l45_tfeed" + std::to_string(++next_feed),
+                                                    port.socket());
+            EXPECT_TRUE(feed) << (feed ? "" : feed.error());
+            if (feed) s->feed = std::move(*feed);
+        }
+        side.feeds.push_back(s->feed.get());
         side.shards.push_back(std::move(s));
     }
     return side;
@@ -253,8 +271,15 @@ Side make_side(drivers::RingWire& wire, drivers::Port& port, std::uint8_t host,
 // Every shard of a side, each on its own queue: what N lcores would do.
 std::size_t run_side(Side& side, Instant now) {
     std::size_t frames = 0;
-    for (auto& s : side.shards)
+    for (auto& s : side.shards) {
+        if (s->feed) frames += s->feed->apply(now, *s->ifc);
         frames += apps::service_once(*side.port, s->queue, *s->ifc, now, s->stack.get());
+    }
+    if (now >= side.next_publish) {
+        apps::publish_neighbours(*side.shards[0]->ifc, side.published_until, side.feeds);
+        side.published_until = now;
+        side.next_publish = now + kPublishInterval;
+    }
     for (auto& s : side.shards)
         s->app.service_all();
     return frames;
@@ -332,8 +357,7 @@ std::string hex(const Digest& d) {
     return s;
 }
 
-TEST(Shards, EveryConnectionStaysOnItsShardAtBothEnds) {
-    Options opt;
+void expect_connections_stay_on_their_shards(const Options& opt) {
     auto run = start(opt);
     ASSERT_TRUE(run);
     // Each shard of A opens its connections with its own RSS-aware chooser.
@@ -391,14 +415,42 @@ TEST(Shards, EveryConnectionStaysOnItsShardAtBothEnds) {
         } else {
             for (Shard* s : {&sa, &sb}) {
                 EXPECT_EQ(s->ifc->counters().arp_rx, 0u);
-                EXPECT_EQ(s->ifc->counters().arp_requests_out, 0u);
+                // With static entries a shard never asks; with the feed, A's
+                // shard asks once (the reply reaches shard 0, which passes it
+                // on), B's learns A from the request shard 0 answered.
+                if (!opt.neighbour_feed) {
+                    EXPECT_EQ(s->ifc->counters().arp_requests_out, 0u);
+                }
+                EXPECT_NE(s->ifc->arp().find(ip_of(s == &sa ? 2 : 1)), nullptr);
+            }
+            if (opt.neighbour_feed) {
+                EXPECT_GT(sa.ifc->counters().arp_requests_out, 0u);
+                EXPECT_FALSE(sa.ifc->arp().find(ip_of(2))->is_static);
             }
         }
     }
     EXPECT_EQ(b_flows, total_flows);
     EXPECT_EQ(run->wire->counters().rx_ring_full, 0u);
+    std::printf(
+        "[shards] %zu connections on %u shards per side, %llu bytes each way each: "
+        "%.3f s simulated\n",
+        total_flows, opt.num_shards, static_cast<unsigned long long>(opt.bytes_per_conn),
+        std::chrono::duration<double>(run->clock.now().time_since_epoch()).count());
     teardown(run->a);
     teardown(run->b);
+}
+
+TEST(Shards, EveryConnectionStaysOnItsShardAtBothEnds) {
+    expect_connections_stay_on_their_shards(Options{});
+}
+
+TEST(Shards, ShardZeroPassesArpBindingsToTheOthers) {
+    // No static entries: shards >= 1 learn the peer from shard 0's feed,
+    // as l45-echo --queues N does.
+    Options opt;
+    opt.neighbour_feed = true;
+    opt.conns_per_shard = 50;
+    expect_connections_stay_on_their_shards(opt);
 }
 
 TEST(Shards, PlainPortChoiceSendsRepliesToTheWrongShard) {
