@@ -37,7 +37,23 @@ int resolve_socket(int socket) {
     return s == static_cast<unsigned>(SOCKET_ID_ANY) ? 0 : static_cast<int>(s);
 }
 
+// The hash types l45 asks RSS for.
+constexpr std::uint64_t kRssWant = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+
+// A PMD without a RETA (net_tap: its "RSS" is an eBPF program behind
+// rte_flow, often unavailable) spreads packets in a way the TCP layer
+// cannot predict: that is not RSS for us.
+bool pmd_rss_capable(const rte_eth_dev_info& info) {
+    return (info.flow_type_rss_offloads & kRssWant) != 0 && info.reta_size > 0;
+}
+
 }  // namespace
+
+bool pmd_has_rss(std::uint16_t port_id) {
+    rte_eth_dev_info info{};
+    return rte_eth_dev_is_valid_port(port_id) && rte_eth_dev_info_get(port_id, &info) == 0 &&
+           pmd_rss_capable(info) && info.max_rx_queues > 1;
+}
 
 std::vector<std::uint8_t> symmetric_rss_key(std::size_t key_len) {
     std::vector<std::uint8_t> key(key_len);
@@ -164,11 +180,8 @@ Result<Port, std::string> Port::open(std::uint16_t port_id, const PortConfig& co
     port.rx_cksum_ = (conf.rxmode.offloads & rx_cksum_all) == rx_cksum_all;
 
     // --- RSS.
-    const std::uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
-    // A PMD without a RETA (net_tap: its "RSS" is an eBPF program behind
-    // rte_flow, often unavailable) spreads packets in a way the TCP layer
-    // cannot predict: that is not RSS for us.
-    const bool pmd_rss = (info.flow_type_rss_offloads & rss_want) != 0 && info.reta_size > 0;
+    const std::uint64_t rss_want = kRssWant;
+    const bool pmd_rss = pmd_rss_capable(info);
     const bool want_rss = config.enable_rss.value_or(config.num_rx_queues > 1 && pmd_rss);
     if (want_rss && !pmd_rss) {
         return unexpected(port.driver_name_ + " has no RSS, but enable_rss was set");

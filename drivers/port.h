@@ -226,6 +226,10 @@ class Port {
     std::unique_ptr<QueueCounters[]> tx_counters_;
 };
 
+// Whether Port::open would get RSS with a RETA on `port_id` (more than one
+// rx queue, hash types and a redirection table), asked before opening it.
+[[nodiscard]] bool pmd_has_rss(std::uint16_t port_id);
+
 // rte_eth_dev_get_port_by_name.
 [[nodiscard]] std::optional<std::uint16_t> find_port(std::string_view name);
 

@@ -4,16 +4,21 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_lcore.h>
+#include <rte_thash.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
 
+#include "stack/base/bytes.h"
+
 namespace l45::drivers {
 namespace {
 
 constexpr unsigned kPumpBurst = 32;
+constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr std::size_t kEthIpv4Len = 14 + 20;  // Ethernet + option-less IPv4 header
 
 int wire_socket() {
     const unsigned s = rte_socket_id();
@@ -42,16 +47,57 @@ class RingWire::RxSink final : public FrameSink {
     std::uint64_t& full_;
 };
 
+namespace {
+
+// Puts what leaves an injector into the rx ring the emulated NIC's RSS picks.
+class RssSink final : public FrameSink {
+  public:
+    RssSink(RingWire& wire, std::vector<rte_ring*>& rings, std::uint64_t& delivered,
+            std::uint64_t& full)
+        : wire_(wire), rings_(rings), delivered_(delivered), full_(full) {}
+    void deliver(rte_mbuf* m) override {
+        if (rte_ring_enqueue(rings_[wire_.rss_queue_of(m)], m) != 0) {
+            rte_pktmbuf_free(m);
+            ++full_;
+        } else {
+            ++delivered_;
+        }
+    }
+
+  private:
+    RingWire& wire_;
+    std::vector<rte_ring*>& rings_;
+    std::uint64_t& delivered_;
+    std::uint64_t& full_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<RingWire>, std::string> RingWire::create(const WireConfig& config) {
     if (config.num_queues == 0) return unexpected(std::string("a wire needs a queue"));
     if (!rte_is_power_of_2(config.ring_size) || config.ring_size < 2) {
         return unexpected("ring_size " + std::to_string(config.ring_size) +
                           " is not a power of two");
     }
+    if (config.rss && config.direct) {
+        // Direct mode has no mover between the rings to do the hashing.
+        return unexpected(std::string("software RSS needs the pumped wire (direct = false)"));
+    }
+    if (config.rss && config.reta_size == 0)
+        return unexpected(std::string("rss with an empty RETA"));
     static std::atomic<unsigned> next_id{0};
     std::unique_ptr<RingWire> w(new RingWire());
     w->id_ = ++next_id;
     w->direct_ = config.direct;
+    w->rss_ = config.rss;
+    if (config.rss) {
+        const auto key = symmetric_rss_key(w->rss_key_.size());
+        std::copy(key.begin(), key.end(), w->rss_key_.begin());
+        // Round robin, as Port::open programs a NIC's RETA.
+        w->reta_.resize(config.reta_size);
+        for (std::uint16_t i = 0; i < config.reta_size; ++i)
+            w->reta_[i] = static_cast<std::uint16_t>(i % config.num_queues);
+    }
     const int socket = wire_socket();
     const unsigned n = config.num_queues;
 
@@ -149,7 +195,52 @@ FaultInjector* RingWire::b_to_a(std::uint16_t queue) {
     return queue < inj_ba_.size() ? &inj_ba_[queue] : nullptr;
 }
 
-void RingWire::move(rte_ring* from, FaultInjector& inj, RxSink& sink, Instant now) {
+std::uint16_t RingWire::rss_queue_of(const rte_mbuf* m) {
+    if (!rss_) return 0;
+    std::array<std::uint8_t, kEthIpv4Len> buf;
+    const void* p = rte_pktmbuf_read(m, 0, buf.size(), buf.data());
+    std::uint16_t type = 0;
+    std::uint8_t version_ihl = 0;
+    std::uint16_t frag = 0;
+    std::uint8_t protocol = 0;
+    rte_ipv4_tuple tuple{};
+    bool ok = p != nullptr;
+    if (ok) {
+        Reader r(ByteSpan(static_cast<const std::uint8_t*>(p), buf.size()));
+        // dst, src MAC | type | version+IHL, TOS, total length, id | flags +
+        // fragment offset | TTL | protocol | checksum | src | dst.
+        ok = r.skip(12) && r.u16(type) && type == kEtherTypeIpv4 && r.u8(version_ihl) &&
+             (version_ihl >> 4) == 4 && (version_ihl & 0xf) >= 5 && r.skip(5) && r.u16(frag) &&
+             r.skip(1) && r.u8(protocol) && r.skip(2) && r.u32(tuple.src_addr) &&
+             r.u32(tuple.dst_addr);
+    }
+    if (!ok) {
+        ++counters_.rss_unhashed;
+        return 0;
+    }
+    std::uint32_t input_words = RTE_THASH_V4_L3_LEN;
+    // Ports only for the first (only) fragment-less TCP/UDP datagram: a NIC
+    // cannot see the ports of later fragments, so it hashes addresses alone.
+    const bool fragment = (frag & 0x3fff) != 0;
+    if (!fragment && (protocol == IPPROTO_TCP || protocol == IPPROTO_UDP)) {
+        std::array<std::uint8_t, 4> ports_buf;
+        const std::uint32_t l4 = 14 + 4u * (version_ihl & 0xf);
+        if (const void* q = rte_pktmbuf_read(m, l4, ports_buf.size(), ports_buf.data())) {
+            Reader r(ByteSpan(static_cast<const std::uint8_t*>(q), ports_buf.size()));
+            std::uint16_t sport = 0, dport = 0;
+            if (r.u16(sport) && r.u16(dport)) {
+                tuple.sport = sport;
+                tuple.dport = dport;
+                input_words = RTE_THASH_V4_L4_LEN;
+            }
+        }
+    }
+    const std::uint32_t hash =
+        rte_softrss(reinterpret_cast<std::uint32_t*>(&tuple), input_words, rss_key_.data());
+    return reta_[hash % reta_.size()];
+}
+
+void RingWire::move(rte_ring* from, FaultInjector& inj, FrameSink& sink, Instant now) {
     std::array<void*, kPumpBurst> burst;
     for (;;) {
         const unsigned got = rte_ring_dequeue_burst(from, burst.data(), kPumpBurst, nullptr);
@@ -162,6 +253,15 @@ void RingWire::move(rte_ring* from, FaultInjector& inj, RxSink& sink, Instant no
 
 void RingWire::pump(Instant now) {
     if (direct_) return;
+    if (rss_) {
+        RssSink to_b(*this, b_rx_, counters_.a_to_b, counters_.rx_ring_full);
+        RssSink to_a(*this, a_rx_, counters_.b_to_a, counters_.rx_ring_full);
+        for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
+            move(a_tx_[q], inj_ab_[q], to_b, now);
+            move(b_tx_[q], inj_ba_[q], to_a, now);
+        }
+        return;
+    }
     for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
         RxSink to_b(b_rx_[q], counters_.a_to_b, counters_.rx_ring_full);
         move(a_tx_[q], inj_ab_[q], to_b, now);
@@ -171,6 +271,15 @@ void RingWire::pump(Instant now) {
 }
 
 void RingWire::flush() {
+    if (rss_) {
+        RssSink to_b(*this, b_rx_, counters_.a_to_b, counters_.rx_ring_full);
+        RssSink to_a(*this, a_rx_, counters_.b_to_a, counters_.rx_ring_full);
+        for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
+            inj_ab_[q].flush(to_b);
+            inj_ba_[q].flush(to_a);
+        }
+        return;
+    }
     for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
         RxSink to_b(b_rx_[q], counters_.a_to_b, counters_.rx_ring_full);
         inj_ab_[q].flush(to_b);

@@ -14,8 +14,16 @@
 //   - Direct mode has no injector and no pump: A's tx ring *is* B's rx ring
 //     (single-producer/single-consumer), for two-lcore benchmarks where
 //     one lcore runs each stack.
-//   - Queue q of one side is joined to queue q of the other: the ring PMD
-//     has no RSS, so the test decides queue placement.
+//   - Without rss, queue q of one side is joined to queue q of the other:
+//     the ring PMD has no RSS, so the test decides queue placement.
+//   - With rss (pumped mode only), the wire plays the receiving NIC: every
+//     frame a side transmits, from any of its tx queues, goes to the peer's
+//     rx queue reta()[toeplitz(rss_key(), tuple) % reta().size()], computed
+//     with DPDK's rte_softrss over the IPv4 src/dst addresses and, for
+//     unfragmented TCP and UDP, the ports (RTE_ETH_RSS_IP | _TCP | _UDP).
+//     Frames that are not IPv4 (ARP) go to queue 0, as on a NIC that hashes
+//     nothing it cannot parse. The key is the symmetric 0x6d5a key, the
+//     RETA spreads queues round robin, as drivers::Port programs a NIC.
 //   - Port names are unique per wire (net_ring_l45_wire_a<n>/..._b<n>), so many
 //     wires may live in one process, one after another or at once.
 //   - Teardown order: ports stop first, then the rings are drained (every
@@ -24,9 +32,11 @@
 
 #include <rte_ring.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +51,9 @@ struct WireConfig {
     std::uint16_t num_queues = 1;
     std::uint32_t ring_size = 1024;  // power of two
     bool direct = false;             // no injector, no pump
+    // Software RSS across num_queues (pumped mode only); see above.
+    bool rss = false;
+    std::uint16_t reta_size = 128;  // entries of the emulated RETA
     FaultConfig a_to_b{};
     FaultConfig b_to_a{};
     std::uint64_t seed = 1;
@@ -52,6 +65,7 @@ struct WireCounters {
     std::uint64_t a_to_b = 0;  // frames placed in B's rx rings
     std::uint64_t b_to_a = 0;
     std::uint64_t rx_ring_full = 0;  // frames freed because an rx ring was full
+    std::uint64_t rss_unhashed = 0;  // rss: frames without an IPv4 header, to queue 0
 };
 
 class RingWire {
@@ -79,12 +93,26 @@ class RingWire {
     [[nodiscard]] const WireCounters& counters() const { return counters_; }
     [[nodiscard]] bool direct() const { return direct_; }
 
+    // The emulated NIC's RSS state (empty without rss): what a shard gives
+    // tcp::RssPortChooser, as it would give drivers::Port::rss_key()/reta().
+    [[nodiscard]] bool rss() const { return rss_; }
+    [[nodiscard]] std::span<const std::uint8_t> rss_key() const {
+        return rss_ ? std::span<const std::uint8_t>(rss_key_) : std::span<const std::uint8_t>();
+    }
+    [[nodiscard]] std::span<const std::uint16_t> reta() const { return reta_; }
+    // The rx queue the emulated NIC gives frame `m` (0 without rss).
+    [[nodiscard]] std::uint16_t rss_queue_of(const rte_mbuf* m);
+
   private:
     class RxSink;
     RingWire() = default;
-    void move(rte_ring* from, FaultInjector& inj, RxSink& sink, Instant now);
+    void move(rte_ring* from, FaultInjector& inj, FrameSink& sink, Instant now);
 
     bool direct_ = false;
+    bool rss_ = false;
+    // rte_softrss reads the key as 32-bit words: keep it aligned.
+    alignas(8) std::array<std::uint8_t, 40> rss_key_{};
+    std::vector<std::uint16_t> reta_;
     unsigned id_ = 0;
     // Rings: a_tx_[q] is A's tx queue q, b_rx_[q] is B's rx queue q, etc.
     // In direct mode a_tx_ == b_rx_ and b_tx_ == a_rx_ (same rings).

@@ -3,6 +3,11 @@
 //
 //   l45-echo [EAL args] -- --ip A.B.C.D/NN [--gw A.B.C.D] [--port NAME]
 //                          [--connect IP:PORT [--bytes N] [--bulk] [--seed S]]
+//                          [--queues N]
+//
+// --queues N runs N shards, one per rx queue and lcore (EAL -l with N
+// lcores), when the PMD has RSS (apps/l45-echo/shards.h); without RSS it
+// says so and runs on one queue as before.
 //
 // Client mode streams N bytes of a seeded pattern to IP:PORT, half-closes,
 // reads until the peer closes, prints the SHA-256 of both directions (and
@@ -25,6 +30,7 @@
 
 #include "apps/common/cli.h"
 #include "apps/common/service.h"
+#include "apps/l45-echo/shards.h"
 #include "apps/l45-echo/tcp_services.h"
 #include "drivers/eal.h"
 #include "drivers/port.h"
@@ -91,6 +97,9 @@ int main(int argc, char** argv) {
     app.add_option("--bytes", send_bytes, "client: bytes to send (default 1 MiB, --bulk 1 GiB)");
     app.add_flag("--bulk", bulk, "client: a bulk stream, reported in Gbit/s");
     app.add_option("--seed", seed, "client: seed of the byte pattern");
+    unsigned queues = 1;
+    app.add_option("--queues", queues, "shards: one rx/tx queue and lcore each (needs RSS)")
+        ->check(CLI::Range(1, 128));
     const int app_argc = argc - eal->app_args_index + 1;
     std::vector<char*> app_argv = {argv[0]};
     for (int i = eal->app_args_index; i < argc; ++i)
@@ -132,6 +141,28 @@ int main(int argc, char** argv) {
     if (!port_id) {
         std::fprintf(stderr, "l45-echo: no DPDK port (give one with --vdev or a NIC)\n");
         return 1;
+    }
+
+    if (queues > 1) {
+        if (l45::drivers::pmd_has_rss(*port_id)) {
+            std::signal(SIGINT, on_signal);
+            std::signal(SIGTERM, on_signal);
+            l45::apps::ShardedEchoConfig sc;
+            sc.port_id = *port_id;
+            sc.num_shards = static_cast<std::uint16_t>(queues);
+            sc.iface.ip = prefix->addr;
+            sc.iface.prefix_len = prefix->prefix_len;
+            sc.iface.gateway = gateway;
+            sc.tcp.local_addr = prefix->addr;
+            sc.plan = plan;
+            const int sharded_rc = l45::apps::run_sharded_echo(sc, g_stop);
+            l45::drivers::eal_cleanup();
+            return sharded_rc;
+        }
+        rte_eth_dev_info info{};
+        const char* driver =
+            rte_eth_dev_info_get(*port_id, &info) == 0 && info.driver_name ? info.driver_name : "?";
+        std::printf("l45-echo: no RSS on %s: one queue\n", driver);
     }
 
     int rc = 0;

@@ -42,6 +42,7 @@ ArpCache::Entry& ArpCache::allocate() {
             ++num_used_;
             return e;
         }
+        if (e.is_static) continue;  // set_static keeps one slot non-static
         // Prefer evicting a learned binding (it can be re-learned) over an
         // entry that is resolving with packets held; among equals, the oldest.
         if (!victim || (e.state == State::reachable && victim->state != State::reachable) ||
@@ -61,6 +62,7 @@ void ArpCache::clear(Entry& e) {
         ++counters_.arp_hold_dropped;
     }
     if (e.state != State::empty) --num_used_;
+    if (e.is_static) --num_static_;
     e = Entry{};
 }
 

@@ -42,6 +42,9 @@ class ArpCache {
         Instant deadline{};  // reachable: expiry; incomplete: next retry
         std::uint32_t requests_sent = 0;
         std::size_t num_held = 0;
+        // Set by configuration, not learnt: never ages, never evicted, and
+        // ARP traffic does not change it (Linux's NUD_PERMANENT).
+        bool is_static = false;
     };
 
     enum class HoldResult : std::uint8_t {
@@ -72,6 +75,13 @@ class ArpCache {
     // entry existed).
     template <class F>
     bool update(Instant now, Ipv4Addr ip, const rte_ether_addr& mac, bool create, F&& release);
+
+    // A static binding (is_static above). Replaces a learnt or resolving
+    // entry for `ip` (its held packets go to release(MbufPtr, mac)). False
+    // when it would leave no slot for learnt entries (at most capacity - 1
+    // static ones).
+    template <class F>
+    bool set_static(Ipv4Addr ip, const rte_ether_addr& mac, F&& release);
 
     // Timers. Incomplete entries whose retry is due either get another
     // request (send_request(Ipv4Addr)) or, after 1 + max_retries requests,
@@ -111,6 +121,7 @@ class ArpCache {
     std::vector<Entry> entries_;
     std::vector<rte_mbuf*> held_;  // entries_.size() * max_held_ slots
     std::size_t num_used_ = 0;
+    std::size_t num_static_ = 0;
 };
 
 // --- templates ---
@@ -129,6 +140,7 @@ bool ArpCache::update(Instant now, Ipv4Addr ip, const rte_ether_addr& mac, bool 
                       F&& release) {
     Entry* e = find_mut(ip);
     const bool merged = e != nullptr;
+    if (e && e->is_static) return true;  // configured: the wire does not override it
     if (!e) {
         if (!create) return false;
         e = &allocate();
@@ -144,9 +156,31 @@ bool ArpCache::update(Instant now, Ipv4Addr ip, const rte_ether_addr& mac, bool 
 }
 
 template <class F>
+bool ArpCache::set_static(Ipv4Addr ip, const rte_ether_addr& mac, F&& release) {
+    Entry* e = find_mut(ip);
+    if (e && e->is_static) {
+        e->mac = mac;
+        return true;
+    }
+    if (num_static_ + 1 >= entries_.size()) return false;
+    if (!e) {
+        e = &allocate();
+        e->ip = ip;
+    }
+    e->mac = mac;
+    e->state = State::reachable;
+    e->deadline = Instant::max();
+    e->requests_sent = 0;
+    e->is_static = true;
+    ++num_static_;
+    release_held(*e, release);
+    return true;
+}
+
+template <class F>
 void ArpCache::poll(Instant now, F&& send_request) {
     for (Entry& e : entries_) {
-        if (e.state == State::empty || e.deadline > now) continue;
+        if (e.state == State::empty || e.is_static || e.deadline > now) continue;
         if (e.state == State::reachable) {
             clear(e);  // aged out; re-resolved on next use
         } else if (e.requests_sent <= max_retries_) {

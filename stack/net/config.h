@@ -36,6 +36,14 @@ struct IcmpConfig {
     bool reply_to_broadcast = false;  // RFC 1122 3.2.2.6: MAY ignore (smurf)
 };
 
+// A configured IPv4 -> MAC binding (ArpCache::set_static). One use: the
+// lcores of a sharded port other than the one that receives ARP (non-IP
+// frames reach rx queue 0 only) know their neighbours this way.
+struct StaticNeighbour {
+    Ipv4Addr ip{};
+    rte_ether_addr mac{};
+};
+
 struct InterfaceConfig {
     rte_ether_addr mac{};
     Ipv4Addr ip{};
@@ -45,6 +53,7 @@ struct InterfaceConfig {
     std::uint16_t mtu = 1500;               // IP datagram limit for send_ipv4
     std::uint8_t ttl = 64;
     ArpConfig arp;
+    std::vector<StaticNeighbour> static_neighbours;  // at most arp.cache_capacity - 1
     IcmpConfig icmp;
     std::size_t tx_capacity = 1024;  // frames; overflow is dropped and counted
 };

@@ -37,6 +37,7 @@ namespace l45::net {
     X(arp_hold_overflow)   /* drop: hold queue of an unresolved entry full */                  \
     X(arp_hold_dropped)    /* drop: held packets freed on give-up or eviction */               \
     X(arp_cache_evictions) /* entries pushed out by a full cache */                            \
+    X(arp_static_rejected) /* configured static neighbours that did not fit the cache */       \
     /* --- IPv4 receive --- */                                                                 \
     X(ip_rx)                                                                                   \
     X(ip_truncated) /* drop: fewer than 20 bytes after Ethernet */                             \

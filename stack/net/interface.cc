@@ -55,7 +55,21 @@ Interface::Interface(const InterfaceConfig& config, rte_mempool* pool, TxOffload
       netmask_(prefix_mask(config.prefix_len)),
       arp_(config.arp, counters_),
       tx_(config.tx_capacity),
-      icmp_bucket_(config.icmp.echo_rate_per_sec, config.icmp.echo_burst) {}
+      icmp_bucket_(config.icmp.echo_rate_per_sec, config.icmp.echo_burst) {
+    for (const StaticNeighbour& n : config.static_neighbours) {
+        // Nothing is held yet; a surplus entry is counted, not fatal.
+        if (!arp_.set_static(n.ip, n.mac, [](MbufPtr, const rte_ether_addr&) {}))
+            ++counters_.arp_static_rejected;
+    }
+}
+
+void Interface::learn_neighbour(Instant now, Ipv4Addr ip, const rte_ether_addr& mac) {
+    (void)arp_.update(now, ip, mac, true, [&](MbufPtr held, const rte_ether_addr& resolved) {
+        auto* eth = rte_pktmbuf_mtod(held.get(), rte_ether_hdr*);
+        eth->dst_addr = resolved;
+        (void)enqueue(std::move(held));
+    });
+}
 
 void Interface::set_l4_handler(std::uint8_t protocol, L4Handler* handler) {
     if (protocol == kIpProtoIcmp) return;  // ICMP is ours

@@ -97,6 +97,12 @@ class Interface {
     [[nodiscard]] Result<void, SendError> send_ipv4(Instant now, Ipv4Addr dst,
                                                     std::uint8_t protocol, MbufPtr m);
 
+    // A binding learnt elsewhere (on a sharded port, the shard that
+    // receives ARP passes what it learns to the others): merged as a
+    // received ARP packet would be, creating the entry, and releasing the
+    // packets held for `ip`. Ignored for a static entry.
+    void learn_neighbour(Instant now, Ipv4Addr ip, const rte_ether_addr& mac);
+
     // Moves up to out.size() frames ready to transmit into out (ownership
     // passes to the caller, who frees whatever the NIC does not take).
     std::size_t drain_tx(std::span<rte_mbuf*> out);

@@ -75,11 +75,22 @@ std::uint32_t MbufQueue::append_copy(ByteSpan data, rte_mempool* pool) {
 
 bool MbufQueue::copy_out(std::uint32_t offset, MutableByteSpan out) const {
     if (offset > bytes_ || out.size() > bytes_ - offset) return false;
+    // Start at the cursor's entry when it is still queued and not beyond
+    // the first byte wanted; else at the front.
+    const std::uint64_t target = front_pos_ + offset;
+    std::uint32_t i = 0;
+    std::uint64_t pos = front_pos_;  // stream position of entry i's first byte
+    if (cursor_entry_ > popped_ && cursor_entry_ < popped_ + count_ && cursor_pos_ <= target) {
+        i = static_cast<std::uint32_t>(cursor_entry_ - popped_);
+        pos = cursor_pos_;
+    }
+    offset = static_cast<std::uint32_t>(target - pos);
     std::size_t done = 0;
-    for (std::uint32_t i = 0; i < count_ && done < out.size(); ++i) {
+    for (; i < count_ && done < out.size(); ++i) {
         const Entry& e = at(i);
         if (offset >= e.len) {
             offset -= e.len;
+            pos += e.len;
             continue;
         }
         const std::uint32_t n =
@@ -87,6 +98,9 @@ bool MbufQueue::copy_out(std::uint32_t offset, MutableByteSpan out) const {
         if (!mbuf_copy_out(e.m.get(), e.offset + offset, out.subspan(done, n))) return false;
         done += n;
         offset = 0;
+        cursor_entry_ = popped_ + i;  // the last entry copied from
+        cursor_pos_ = pos;
+        pos += e.len;
     }
     return done == out.size();
 }
@@ -106,16 +120,25 @@ ByteSpan MbufQueue::front_span() const {
     return {};
 }
 
+void MbufQueue::pop_entry() {
+    Entry& e = at(0);
+    front_pos_ += e.len;
+    bytes_ -= e.len;
+    e.m.reset();
+    e.len = 0;
+    e.appendable = false;
+    head_ = (head_ + 1) % capacity_;
+    --count_;
+    ++popped_;
+}
+
 bool MbufQueue::pop_front(MbufPtr& out, std::uint32_t& out_offset, std::uint32_t& out_len) {
     if (count_ == 0) return false;
     Entry& e = at(0);
     out = std::move(e.m);
     out_offset = e.offset;
     out_len = e.len;
-    bytes_ -= e.len;
-    e.appendable = false;
-    head_ = (head_ + 1) % capacity_;
-    --count_;
+    pop_entry();
     return true;
 }
 
@@ -126,25 +149,16 @@ void MbufQueue::consume(std::uint32_t n) {
         e.offset += k;
         e.len -= k;
         bytes_ -= k;
+        front_pos_ += k;
         n -= k;
-        if (e.len == 0) {
-            e.m.reset();
-            e.appendable = false;
-            head_ = (head_ + 1) % capacity_;
-            --count_;
-        }
+        if (e.len == 0) pop_entry();
     }
 }
 
 void MbufQueue::clear() {
-    while (count_ > 0) {
-        Entry& e = at(0);
-        e.m.reset();
-        head_ = (head_ + 1) % capacity_;
-        --count_;
-    }
+    while (count_ > 0)
+        pop_entry();
     head_ = 0;
-    bytes_ = 0;
 }
 
 // --- OooQueue ---

@@ -50,7 +50,10 @@ class MbufQueue {
     // (less than data.size() when the pool or the slots run out).
     [[nodiscard]] std::uint32_t append_copy(ByteSpan data, rte_mempool* pool);
 
-    // Copies out.size() bytes starting `offset` bytes after the front.
+    // Copies out.size() bytes starting `offset` bytes after the front. The
+    // walk to `offset` starts from where the previous copy ended when that is
+    // not past it, so a sender copying segment after segment out of a full
+    // send queue does not rescan the queue from the front each time.
     [[nodiscard]] bool copy_out(std::uint32_t offset, MutableByteSpan out) const;
     // The contiguous bytes at the front (empty when the queue is).
     [[nodiscard]] ByteSpan front_span() const;
@@ -70,11 +73,23 @@ class MbufQueue {
     };
     [[nodiscard]] Entry& at(std::uint32_t i) const { return slots_[(head_ + i) % capacity_]; }
 
+    // Drops the front entry (its mbuf freed or already moved out).
+    void pop_entry();
+
     std::unique_ptr<Entry[]> slots_;
     std::uint32_t capacity_;
     std::uint32_t head_ = 0;
     std::uint32_t count_ = 0;
     std::uint32_t bytes_ = 0;
+    // Stream positions (64-bit: they never wrap): entries ever popped and
+    // bytes ever removed from the front. An entry keeps its number and the
+    // stream position of its first byte until it is popped; only the front
+    // entry's start moves (partial consume), to front_pos_.
+    std::uint64_t popped_ = 0;
+    std::uint64_t front_pos_ = 0;
+    // copy_out's cursor: entry number and stream position of its first byte.
+    mutable std::uint64_t cursor_entry_ = 0;
+    mutable std::uint64_t cursor_pos_ = 0;
 };
 
 // Segments that arrived ahead of RCV.NXT, sorted and non-overlapping, with a

@@ -40,8 +40,8 @@
 //   or timestamps);
 // - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
 //   reclaimed when the table is full, and a SYN above RCV.NXT reopens it;
-// - zero-copy transmit (segments copy payload out of the send queue, whose
-//   offset lookup is a linear walk), TSO; TX checksum offload is a config
+// - zero-copy transmit (segments copy payload out of the send queue; the
+//   copy resumes where the previous segment's ended), TSO; TX checksum offload is a config
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
 // - InterfaceAdapter has run only between two Interfaces in memory (tests).

@@ -1,6 +1,9 @@
 // TCP header parse/emit and checksum. See header.h for the RFCs.
 #include "stack/tcp/header.h"
 
+#include <bit>
+#include <cstring>
+
 namespace l45::tcp {
 
 const char* to_string(TcpParseError e) {
@@ -173,6 +176,35 @@ bool TcpRepr::emit(Writer& w) const {
 
 // --- checksum ---
 
+namespace {
+// RFC 1071 §2(B): the one's complement sum does not depend on byte order, so
+// the even-length middle is summed as native 32-bit words (four bytes per
+// add, no byte swap; GCC vectorises the loop), folded to 16 bits and swapped
+// once into the big-endian convention of the rest. The halves of each 64-bit
+// load go into a 64-bit accumulator, which cannot overflow below 2^32 adds.
+std::uint16_t be_sum_of_even_run(const std::uint8_t* p, std::size_t len) {
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p + i, 8);
+        acc += (v & 0xffffffffu) + (v >> 32);
+    }
+    for (; i < len; i += 2) {
+        std::uint16_t w;
+        std::memcpy(&w, p + i, 2);
+        acc += w;
+    }
+    while (acc >> 16)
+        acc = (acc & 0xffffu) + (acc >> 16);
+    const auto native = static_cast<std::uint16_t>(acc);
+    if constexpr (std::endian::native == std::endian::little)
+        return static_cast<std::uint16_t>((native >> 8) | (native << 8));
+    else
+        return native;
+}
+}  // namespace
+
 std::uint32_t ones_sum_add(std::uint32_t sum, ByteSpan data, bool& odd) {
     std::uint64_t acc = sum;
     std::size_t i = 0;
@@ -181,8 +213,9 @@ std::uint32_t ones_sum_add(std::uint32_t sum, ByteSpan data, bool& odd) {
         i = 1;
         odd = false;
     }
-    for (; i + 1 < data.size(); i += 2)
-        acc += load_be16(data.data() + i);
+    const std::size_t even = (data.size() - i) & ~std::size_t{1};
+    acc += be_sum_of_even_run(data.data() + i, even);
+    i += even;
     if (i < data.size()) {
         acc += std::uint32_t{data[i]} << 8;
         odd = true;

@@ -60,6 +60,37 @@ TEST_F(ArpCacheTest, MergeCreatesOnlyWhenAsked) {
     EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST_F(ArpCacheTest, StaticEntriesNeverAgeAreNotOverriddenOrEvicted) {
+    config_.cache_capacity = 3;
+    config_.reachable_lifetime = 30s;
+    ArpCache cache(config_, counters_);
+    // A resolving entry with a held packet becomes static: the packet goes out.
+    ASSERT_EQ(cache.hold(t0_, ip(2), packet(7)), ArpCache::HoldResult::held_new);
+    std::vector<std::uint8_t> released;
+    ASSERT_TRUE(cache.set_static(ip(2), mac(2), [&](MbufPtr m, const rte_ether_addr& a) {
+        EXPECT_TRUE(mac_equal(a, mac(2)));
+        released.push_back(tag_of(m));
+    }));
+    EXPECT_EQ(released, std::vector<std::uint8_t>{7});
+    ASSERT_TRUE(cache.set_static(ip(3), mac(3), no_release));
+    // At most capacity - 1 static entries: one slot stays for learning.
+    EXPECT_FALSE(cache.set_static(ip(4), mac(4), no_release));
+    EXPECT_TRUE(cache.find(ip(2))->is_static);
+    // ARP from the wire does not change a static binding.
+    EXPECT_TRUE(cache.update(t0_ + 1s, ip(2), mac(9), false, no_release));
+    EXPECT_TRUE(mac_equal(*cache.lookup(t0_ + 1s, ip(2)), mac(2)));
+    // Learning churns through the one free slot, never a static one.
+    for (std::uint8_t i = 10; i < 20; ++i)
+        (void)cache.update(t0_ + 2s, ip(i), mac(i), true, no_release);
+    EXPECT_EQ(cache.size(), 3u);
+    // Hours later, after every poll: still there.
+    cache.poll(t0_ + 10h, [](Ipv4Addr) { FAIL(); });
+    EXPECT_NE(cache.lookup(t0_ + 10h, ip(2)), nullptr);
+    EXPECT_NE(cache.lookup(t0_ + 10h, ip(3)), nullptr);
+    EXPECT_EQ(cache.find(ip(19)), nullptr);  // the learnt one aged out
+    EXPECT_EQ(cache.size(), 2u);
+}
+
 TEST_F(ArpCacheTest, EntriesAgeOut) {
     config_.reachable_lifetime = 30s;
     ArpCache cache(config_, counters_);

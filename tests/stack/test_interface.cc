@@ -386,6 +386,54 @@ TEST_F(InterfaceTest, SendHoldsUntilArpReplyThenEmits) {
     EXPECT_EQ(out[0], test::ip_frame(o, tcp, kPeerMac, kOurMac));
 }
 
+TEST_F(InterfaceTest, StaticNeighbourNeedsNoArpAndArpCannotChangeIt) {
+    InterfaceConfig c = default_config();
+    c.arp.gratuitous_at_start = false;
+    c.static_neighbours.push_back({Ipv4Addr{kPeerIp}, to_mac(kPeerMac)});
+    Interface& ifc = make(c);
+    ifc.start(now_);
+    const Bytes tcp = {0x01, 0x02, 0x03};
+    ASSERT_TRUE(ifc.send_ipv4(now_, Ipv4Addr{kPeerIp}, kIpProtoTcp, l4_payload(tcp)));
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);  // the datagram itself, no ARP request
+    test::IpOpts o;
+    o.src = kOurIp;
+    o.dst = kPeerIp;
+    o.protocol = 6;
+    o.id = 0;
+    o.flags_frag = 0x4000;
+    EXPECT_EQ(out[0], test::ip_frame(o, tcp, kPeerMac, kOurMac));
+    EXPECT_EQ(ifc.counters().arp_requests_out, 0u);
+    // A (spoofed) ARP request from the peer's address with another MAC is
+    // answered but does not move the static binding.
+    const Bytes other_mac = {0x02, 0x99, 0, 0, 0, 0x99};
+    feed(test::arp_frame(1, kOurMac, other_mac, kPeerIp, Bytes(6, 0), kOurIp));
+    (void)drain();
+    ASSERT_NE(ifc.arp().lookup(now_ + 1h, Ipv4Addr{kPeerIp}), nullptr);
+    EXPECT_TRUE(mac_equal(*ifc.arp().lookup(now_ + 1h, Ipv4Addr{kPeerIp}), to_mac(kPeerMac)));
+}
+
+TEST_F(InterfaceTest, LearnNeighbourReleasesHeldPackets) {
+    Interface& ifc = make();
+    const Bytes tcp = {0x01, 0x02, 0x03, 0x04};
+    ASSERT_TRUE(ifc.send_ipv4(now_, Ipv4Addr{kPeerIp}, kIpProtoTcp, l4_payload(tcp)));
+    ASSERT_EQ(drain().size(), 1u);  // the ARP request
+    // Another shard learnt the binding and passes it on.
+    ifc.learn_neighbour(now_ + 1ms, Ipv4Addr{kPeerIp}, to_mac(kPeerMac));
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    test::IpOpts o;
+    o.src = kOurIp;
+    o.dst = kPeerIp;
+    o.protocol = 6;
+    o.id = 0;
+    o.flags_frag = 0x4000;
+    EXPECT_EQ(out[0], test::ip_frame(o, tcp, kPeerMac, kOurMac));
+    // Learnt, not static: it ages like an ARP-learnt entry.
+    EXPECT_FALSE(ifc.arp().find(Ipv4Addr{kPeerIp})->is_static);
+    EXPECT_EQ(ifc.arp().lookup(now_ + 1h, Ipv4Addr{kPeerIp}), nullptr);
+}
+
 TEST_F(InterfaceTest, SendOffLinkViaGatewayAndNoRoute) {
     Interface& ifc = make();
     auto r = ifc.send_ipv4(now_, Ipv4Addr{test::kFarIp}, kIpProtoTcp, l4_payload({1}));

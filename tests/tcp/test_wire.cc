@@ -2,6 +2,7 @@
 // the mbuf queues.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -205,6 +206,43 @@ TEST(Checksum, CorruptionIsDetected) {
                                  m.get()));  // the pseudo-header counts
 }
 
+// RFC 1071 §4.1 word by word, for ones_sum_add's word-at-a-time version:
+// every length, every start alignment, and a split at every odd point.
+std::uint32_t reference_sum(ByteSpan d) {
+    std::uint64_t acc = 0;
+    for (std::size_t i = 0; i + 1 < d.size(); i += 2)
+        acc += (std::uint32_t{d[i]} << 8) | d[i + 1];
+    if (d.size() % 2) acc += std::uint32_t{d.back()} << 8;
+    return ones_fold(static_cast<std::uint32_t>((acc & 0xffffffffu) + (acc >> 32)));
+}
+
+TEST(Checksum, WordSumMatchesReferenceForEveryLengthAlignmentAndSplit) {
+    auto data = bytes_of(300, 7);
+    data[0] = data[1] = 0xff;  // carries
+    for (std::size_t start = 0; start < 8; ++start) {
+        for (std::size_t len = 0; start + len <= data.size(); ++len) {
+            const ByteSpan d = ByteSpan(data).subspan(start, len);
+            const std::uint16_t want = static_cast<std::uint16_t>(reference_sum(d));
+            bool odd = false;
+            ASSERT_EQ(ones_fold(ones_sum_add(0, d, odd)), want) << start << "+" << len;
+            EXPECT_EQ(odd, len % 2 == 1);
+            // Two pieces, split at an odd point: the word straddles them.
+            if (len >= 3) {
+                const std::size_t cut = (len / 2) | 1;
+                odd = false;
+                std::uint32_t sum = ones_sum_add(0, d.first(cut), odd);
+                ASSERT_TRUE(odd);
+                sum = ones_sum_add(sum, d.subspan(cut), odd);
+                ASSERT_EQ(ones_fold(sum), want) << start << "+" << len << " cut " << cut;
+            }
+        }
+    }
+    // All 0xff bytes: the sum must fold its carries, not lose them.
+    std::vector<std::uint8_t> ff(1501, 0xff);
+    bool odd = false;
+    EXPECT_EQ(ones_fold(ones_sum_add(0, ff, odd)), reference_sum(ff));
+}
+
 TEST(SipHash, ReferenceVectors) {
     // SipHash-2-4 paper, Appendix A: key 00..0f.
     const std::array<std::uint64_t, 2> key = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
@@ -247,6 +285,62 @@ TEST(MbufQueue, AppendCopyConsumeAndCopyOut) {
     EXPECT_EQ(front[0], data[2500]);
     q.consume(2500);
     EXPECT_TRUE(q.empty());
+}
+
+// A sender's pattern: segment after segment copied out at growing offsets
+// while ACKs consume the front (partly, then whole mbufs) and the
+// application appends; every copy must match the stream, whether it starts
+// at, after or before the copy_out cursor.
+TEST(MbufQueue, CopyOutAcrossConsumesAndAppendsMatchesTheStream) {
+    rte_mempool* pool = l45::test::pktmbuf_pool();
+    MbufQueue q(64);
+    // No short period: an offset off by a multiple of 256 must show.
+    std::vector<std::uint8_t> data(1 << 20);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<std::uint8_t>(i * 7 + (i >> 8) * 13 + (i >> 16) * 29);
+    std::size_t appended = 0, consumed = 0;
+    auto append = [&](std::size_t n) {
+        n = std::min(n, data.size() - appended);
+        appended += q.append_copy(ByteSpan(data).subspan(appended, n), pool);
+    };
+    append(20000);
+    std::vector<std::uint8_t> out(1448);
+    std::uint32_t sent = 0;  // offset from the front of the next segment
+    std::uint32_t max_sent = 0;
+    for (int round = 0; round < 400; ++round) {
+        // Up to three segments per round while at most ~40 KB are in flight.
+        for (int k = 0; k < 3 && sent < 40000; ++k) {
+            const std::uint32_t len = std::min<std::uint32_t>(1448, q.bytes() - sent);
+            if (len == 0) break;
+            ASSERT_TRUE(q.copy_out(sent, MutableByteSpan(out.data(), len)));
+            ASSERT_TRUE(std::equal(out.begin(), out.begin() + len,
+                                   data.begin() + static_cast<long>(consumed + sent)))
+                << "round " << round;
+            sent += len;
+            max_sent = std::max(max_sent, sent);
+        }
+        if (round % 7 == 3) {  // a retransmission: back to the front
+            const std::uint32_t n = std::min<std::uint32_t>(100, q.bytes());
+            ASSERT_TRUE(q.copy_out(0, MutableByteSpan(out.data(), n)));
+            ASSERT_TRUE(std::equal(out.begin(), out.begin() + n,
+                                   data.begin() + static_cast<long>(consumed)));
+        }
+        const std::uint32_t ack = std::min<std::uint32_t>(sent, round % 3 == 0 ? 1000 : 2896);
+        q.consume(ack);
+        consumed += ack;
+        sent -= ack;
+        append(round % 2 ? 3000 : 777);
+    }
+    EXPECT_GT(consumed, 500000u);
+    EXPECT_GT(max_sent, 10000u);  // copies started several mbufs deep in the queue
+    q.clear();
+    EXPECT_TRUE(q.empty());
+    EXPECT_FALSE(q.copy_out(0, MutableByteSpan(out.data(), 1)));
+    // Reused after clear: the cursor must not point into the old entries.
+    append(5000);
+    ASSERT_TRUE(q.copy_out(4000, MutableByteSpan(out.data(), 1000)));
+    EXPECT_TRUE(std::equal(out.begin(), out.begin() + 1000,
+                           data.begin() + static_cast<long>(appended - 1000)));
 }
 
 TEST(OooQueue, TrimsOverlapsDrainsAndOrdersSackBlocks) {
