@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
                    "client mode: stream to IP:PORT, read the reply, print hashes, exit");
     app.add_option("--bytes", send_bytes, "client: bytes to send (default 1 MiB, --bulk 1 GiB)");
     app.add_flag("--bulk", bulk, "client: a bulk stream, reported in Gbit/s");
+    bool fin_after_peer = false;
+    app.add_flag("--fin-after-peer", fin_after_peer,
+                 "client: send FIN only after the peer's (for peers like nc that stop "
+                 "sending once they read EOF)");
     app.add_option("--seed", seed, "seed of the byte pattern (clients and /bytes/N)");
     l45::apps::ServerConfig servers;
     app.add_flag("--iperf3", servers.iperf3, "serve iperf3 (one TCP stream, normal and -R)");
@@ -162,6 +166,7 @@ int main(int argc, char** argv) {
         }
         plan->send_len = send_bytes ? send_bytes : (bulk ? 1ull << 30 : 1ull << 20);
         plan->seed = seed;
+        plan->fin_after_peer = fin_after_peer;
     }
     if (!iperf3_client_text.empty()) {
         plan.emplace();

@@ -121,6 +121,7 @@ Result<void, std::string> TcpServices::start_client(Instant now, const ClientPla
     if (!id) return unexpected(std::string("connect: ") + tcp::to_string(id.error()));
     client_id_ = *id;
     role(client_id_) = r;
+    ++counters_.opened;  // an active open is the application's from connect() on
     if (r == Role::kIperfClientControl) {
         iperf_client_.control_id = *id;
         iperf_client_.control_open = true;
@@ -160,9 +161,6 @@ void TcpServices::on_accept(tcp::ConnId id, std::uint16_t listen_port) {
 }
 
 void TcpServices::on_connected(tcp::ConnId id) {
-    // The stack reports a connection to the application (and later closes
-    // it with on_closed) only once it is established.
-    ++counters_.opened;
     switch (role(id)) {
         case Role::kPatternClient:
             report_.connected = true;
@@ -544,7 +542,9 @@ void TcpServices::iperf_server_reset() {
 
 void TcpServices::pattern_send(tcp::ConnId id) {
     if (!send_pattern(id, pattern_, &sent_hash_, report_.sent)) return;
-    if (!fin_sent_) {
+    const tcp::Connection* c = stack_->find(id);
+    const bool peer_done = c != nullptr && c->recv_finished();
+    if (!fin_sent_ && (!plan_.fin_after_peer || peer_done)) {
         fin_sent_ = true;
         stack_->shutdown(id);  // half-close: the peer still sends its part
     }
@@ -557,7 +557,9 @@ void TcpServices::pattern_receive(tcp::ConnId id) {
         stack_->consume(id, static_cast<std::uint32_t>(data.size()));
     }
     const tcp::Connection* c = stack_->find(id);
-    if (c != nullptr && c->recv_finished() && fin_sent_) stack_->close(id);
+    if (c == nullptr || !c->recv_finished()) return;
+    if (!fin_sent_) pattern_send(id);  // --fin-after-peer: our FIN may be due now
+    if (fin_sent_) stack_->close(id);
 }
 
 // --- the HTTP GET client ---
@@ -610,6 +612,7 @@ void TcpServices::iperf_client_control_io(tcp::ConnId id) {
         }
         run.data_id = *data;
         run.data_open = true;
+        ++counters_.opened;
         role(*data) = Role::kIperfClientData;
     }
     if (c.phase() == Phase::kRunning && run.running_since == Instant{}) {

@@ -47,7 +47,10 @@ struct ClientPlan {
     std::uint64_t send_len = 0;  // pattern: bytes to send, then FIN; iperf3: -n
     std::uint64_t seed = 1;      // the pattern: SeededRandom(seed) bytes
     bool reverse = false;        // iperf3: the server sends
-    std::string http_host;       // HTTP GET: Host header and target
+    // Pattern client: FIN only once the peer's FIN arrived (and all is sent).
+    // For peers such as OpenBSD nc that stop sending when they read EOF.
+    bool fin_after_peer = false;
+    std::string http_host;  // HTTP GET: Host header and target
     std::string http_target;
     std::string out_path;  // HTTP GET: where the body goes (empty: only hashed)
 };
