@@ -160,6 +160,14 @@ def kernel_clients():
 
 # --- l45 clients against kernel servers ---
 
+def l45_closed_all(text):
+    """The client's l45 saw every connection it opened close, and its TCP
+    counters (for the report; loss shows as retransmits and RTOs)."""
+    m = re.search(r"services opened (\d+) live (\d+)", text)
+    tcp = re.search(r"retransmits (\d+)", text)
+    return (m is not None and int(m.group(1)) > 0 and int(m.group(2)) == 0,
+            f"l45 retransmits {tcp.group(1) if tcp else '?'}")
+
 def l45_client(ns, tag, args):
     """Runs one l45-echo client on a new tap (l45p<pid><tag>, at most 15
     characters) moved into `ns`; returns
@@ -201,10 +209,11 @@ def l45_nc(ns, name, tag, n, port):
         kernel_got = ""
     sent = re.search(r"client normal: sent (\d+) bytes sha256 ([0-9a-f]+)", text)
     got = re.search(r"client received (\d+) bytes sha256 ([0-9a-f]+)", text)
+    closed, tcp = l45_closed_all(text)
     ok = (rc == 0 and sent is not None and got is not None and int(sent.group(1)) == n
           and sent.group(2) == kernel_got == H.pattern_sha256(SEED, n)
-          and got.group(2) == src_hash)
-    report(name, ok, f"{n} bytes each way in {secs:.1f} s; rc={rc} " + (
+          and got.group(2) == src_hash and closed)
+    report(name, ok, f"{n} bytes each way in {secs:.1f} s, {tcp}; rc={rc} " + (
         "" if ok else f"kernel got {kernel_got}, file {src_hash}, pattern "
         f"{H.pattern_sha256(SEED, n)}; l45: {sent.group(0) if sent else None} "
         f"{got.group(0) if got else None}"))
@@ -225,10 +234,11 @@ def l45_iperf3(ns, name, tag, reverse, port):
         kernel, server_rc = None, None
     m = re.search(r"iperf3 client ok: (sent|received) (\d+) bytes, server counted (\d+), "
                   r"([0-9.]+) Gbit/s", text)
+    closed, tcp = l45_closed_all(text)
     ok = rc == 0 and server_rc == 0 and m is not None and int(m.group(2)) >= N and kernel is not None \
-        and kernel >= N
-    report(name, ok, f"l45 {m.group(1)} {m.group(2)} kernel {kernel}, {m.group(4)} Gbit/s"
-           if m else f"rc={rc} server_rc={server_rc} {text[-600:]}")
+        and kernel >= N and closed
+    report(name, ok, f"l45 {m.group(1)} {m.group(2)} kernel {kernel}, {m.group(4)} Gbit/s, {tcp}"
+           if ok else f"rc={rc} server_rc={server_rc} {text[-600:]}")
 
 
 def l45_http_get(ns, name, tag, n, port):
@@ -242,9 +252,10 @@ def l45_http_get(ns, name, tag, n, port):
                                 ["--http-get", f"http://{KERNEL_IP}:{port}/file.bin"])
     server.send_signal(signal.SIGINT)
     m = re.search(r"http-get status (\d+): received (\d+) bytes sha256 ([0-9a-f]+)", text)
+    closed, tcp = l45_closed_all(text)
     ok = rc == 0 and m is not None and m.group(1) == "200" and int(m.group(2)) == n \
-        and m.group(3) == file_hash
-    report(name, ok, f"{n} bytes in {secs:.1f} s" if ok else f"rc={rc} {text[-600:]}")
+        and m.group(3) == file_hash and closed
+    report(name, ok, f"{n} bytes in {secs:.1f} s, {tcp}" if ok else f"rc={rc} {text[-600:]}")
 
 
 def l45_clients():
