@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
         std::printf(
             "l45-echo: tcp echoed %llu discarded %llu closed %llu open %u resets_sent %llu "
             "challenge_acks %llu syn_cookies_sent %llu syn_cookies_accepted %llu "
-            "bad_checksum %llu bad_header %llu bad_option %llu retransmits %llu\n",
+            "bad_checksum %llu bad_header %llu bad_option %llu retransmits %llu rto_timeouts %llu "
+            "fast_retransmits %llu sack_retransmits %llu ooo_queued %llu\n",
             static_cast<unsigned long long>(services.counters().echoed),
             static_cast<unsigned long long>(services.counters().discarded),
             static_cast<unsigned long long>(services.counters().closed), tcp.num_connections(),
@@ -316,7 +317,11 @@ int main(int argc, char** argv) {
             static_cast<unsigned long long>(tc.bad_checksum),
             static_cast<unsigned long long>(tc.bad_header),
             static_cast<unsigned long long>(tc.bad_option),
-            static_cast<unsigned long long>(tc.retransmits));
+            static_cast<unsigned long long>(tc.retransmits),
+            static_cast<unsigned long long>(tc.rto_timeouts),
+            static_cast<unsigned long long>(tc.fast_retransmits),
+            static_cast<unsigned long long>(tc.sack_retransmits),
+            static_cast<unsigned long long>(tc.ooo_queued));
         const auto& sc = services.counters();
         std::printf(
             "l45-echo: services opened %llu live %llu; http requests %llu bad %llu body_bytes "

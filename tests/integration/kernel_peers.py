@@ -65,19 +65,21 @@ def stop(proc, log):
         proc.kill()
         proc.wait()
     log.seek(0)
-    return log.read()
+    return proc.returncode, log.read()
 
 
-def check_l45_counters(name, text, iperf_tests=None):
-    """Every connection l45 reported to the app has closed, none failed."""
+def check_l45_counters(name, rc, text, iperf_tests=None):
+    """l45 exited cleanly (a sanitizer report makes it fail), every
+    connection it reported to the app has closed, no iperf3 test failed."""
     m = re.search(r"services opened (\d+) live (\d+); http requests (\d+) bad (\d+) body_bytes "
                   r"(\d+) refused (\d+); iperf3 tests (\d+) failed (\d+)", text)
-    tcp = re.search(r"resets_sent (\d+).*retransmits (\d+)", text)
-    ok = m is not None and int(m.group(2)) == 0 and int(m.group(8)) == 0
+    tcp = re.search(r"resets_sent (\d+).* retransmits (\d+) rto_timeouts (\d+)", text)
+    ok = rc == 0 and m is not None and int(m.group(2)) == 0 and int(m.group(8)) == 0
     if ok and iperf_tests is not None:
         ok = int(m.group(7)) == iperf_tests
     detail = (m.group(0) if m else text[-400:]) + (
-        f"; resets_sent {tcp.group(1)} retransmits {tcp.group(2)}" if tcp else "")
+        f"; resets_sent {tcp.group(1)} retransmits {tcp.group(2)} (RTO {tcp.group(3)})"
+        if tcp else "")
     report(name, ok, detail)
 
 
@@ -153,8 +155,8 @@ def kernel_clients():
     time.sleep(0.5)  # the last FIN/ACK exchanges
     left = H.open_tcp_states(ns)
     report("kernel-clients-no-open-sockets", left == "", left[-300:])
-    text = stop(server, log)
-    check_l45_counters("l45-server-counters", text, iperf_tests=2)
+    rc, text = stop(server, log)
+    check_l45_counters("l45-server-counters", rc, text, iperf_tests=2)
     return ns
 
 
@@ -164,9 +166,9 @@ def l45_closed_all(text):
     """The client's l45 saw every connection it opened close, and its TCP
     counters (for the report; loss shows as retransmits and RTOs)."""
     m = re.search(r"services opened (\d+) live (\d+)", text)
-    tcp = re.search(r"retransmits (\d+)", text)
+    tcp = re.search(r" retransmits (\d+) rto_timeouts (\d+) fast_retransmits (\d+)", text)
     return (m is not None and int(m.group(1)) > 0 and int(m.group(2)) == 0,
-            f"l45 retransmits {tcp.group(1) if tcp else '?'}")
+            "l45 retransmits {} (RTO {}, fast {})".format(*tcp.groups()) if tcp else "")
 
 def l45_client(ns, tag, args):
     """Runs one l45-echo client on a new tap (l45p<pid><tag>, at most 15
