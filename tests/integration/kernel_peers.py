@@ -45,6 +45,14 @@ PID = os.getpid()
 timings = []
 
 
+def loss_seen(counters):
+    """The loss rules dropped packets in the directions that carried data
+    (a direction with only a handful of packets, e.g. bare ACKs of a short
+    request, may by chance see no drop)."""
+    return counters is not None and all(dropped > 0 for _, dropped, total in counters
+                                        if total >= 200)
+
+
 def timed(name, fn):
     t0 = time.time()
     try:
@@ -149,7 +157,7 @@ def kernel_clients():
     timed("nc-echo-loss", lambda: nc_echo(ns, "nc-echo-loss", small, small_hash, N_LOSS))
     timed("curl-http-loss", lambda: curl_bytes(ns, "curl-http-loss", N_LOSS))
     drops = H.loss_counters(ns)
-    report("loss-applied", all(d and d > 0 for d in drops), f"dropped in/out {drops}")
+    report("loss-applied", loss_seen(drops), f"dropped (direction, dropped, of) {drops}")
     H.remove_loss(ns)
 
     time.sleep(0.5)  # the last FIN/ACK exchanges
@@ -237,10 +245,14 @@ def l45_iperf3(ns, name, tag, reverse, port):
     m = re.search(r"iperf3 client ok: (sent|received) (\d+) bytes, server counted (\d+), "
                   r"([0-9.]+) Gbit/s", text)
     closed, tcp = l45_closed_all(text)
+    # iperf3 -s stops reading at TEST_END: as a receiver it may count up to
+    # one block (128 KiB) less than l45 sent and its TCP acknowledged.
+    slack = 0 if reverse else 128 << 10
     ok = rc == 0 and server_rc == 0 and m is not None and int(m.group(2)) >= N and kernel is not None \
-        and kernel >= N and closed
+        and kernel + slack >= N and closed
     report(name, ok, f"l45 {m.group(1)} {m.group(2)} kernel {kernel}, {m.group(4)} Gbit/s, {tcp}"
-           if ok else f"rc={rc} server_rc={server_rc} {text[-600:]}")
+           if ok else f"rc={rc} server_rc={server_rc} kernel={kernel} " + " | ".join(
+               l for l in text.splitlines() if "client" in l))
 
 
 def l45_http_get(ns, name, tag, n, port):
@@ -268,11 +280,10 @@ def l45_clients():
     timed("l45-http-get", lambda: l45_http_get(ns, "l45-http-get", "h", N, 8000))
     LOSSY[ns] = None
     timed("l45-nc-loss", lambda: l45_nc(ns, "l45-nc-loss", "nl", N_LOSS, 5004))
-    report("loss-applied-nc", all(d and d > 0 for d in (LOSSY[ns] or (0, 0))),
-           f"dropped in/out {LOSSY[ns]}")
+    report("loss-applied-nc", loss_seen(LOSSY[ns]), f"dropped (direction, dropped, of) {LOSSY[ns]}")
     timed("l45-http-get-loss", lambda: l45_http_get(ns, "l45-http-get-loss", "hl", N_LOSS, 8001))
-    report("loss-applied-http", all(d and d > 0 for d in (LOSSY[ns] or (0, 0))),
-           f"dropped in/out {LOSSY[ns]}")
+    report("loss-applied-http", loss_seen(LOSSY[ns]),
+           f"dropped (direction, dropped, of) {LOSSY[ns]}")
     del LOSSY[ns]
     time.sleep(0.5)
     left = H.open_tcp_states(ns)
