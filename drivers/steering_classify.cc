@@ -21,9 +21,9 @@ constexpr std::uint16_t kIpv4OffsetMask = 0x1fff;
 
 std::uint32_t toeplitz_ipv4_l4(std::span<const std::uint8_t> key, std::uint32_t src,
                                std::uint32_t dst, std::uint16_t sport, std::uint16_t dport) {
-    const auto input = net::rss_ipv4_l4_input(net::Ipv4Addr::from_be(rte_cpu_to_be_32(src)),
-                                              net::Ipv4Addr::from_be(rte_cpu_to_be_32(dst)),
-                                              sport, dport);
+    const auto input =
+        net::rss_ipv4_l4_input(net::Ipv4Addr::from_be(rte_cpu_to_be_32(src)),
+                               net::Ipv4Addr::from_be(rte_cpu_to_be_32(dst)), sport, dport);
     return net::toeplitz_hash(key, input);
 }
 
