@@ -48,7 +48,8 @@ Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& op
     for (std::uint32_t i = 0; i < options.max_sessions; ++i) {
         auto s = TlsSession::create(p->tls_config_, *p->engine_);
         if (!s)
-            return unexpected("proxy: TLS session: " + std::string(tls::alert_name(s.error().alert)));
+            return unexpected("proxy: TLS session: " +
+                              std::string(tls::alert_name(s.error().alert)));
         p->sessions_.push_back(std::move(*s));
     }
     // Popped from the back: session 0 first.
@@ -70,7 +71,8 @@ Result<void, std::string> Proxy::start(tcp::TcpStack& stack, Instant now) {
     stack_ = &stack;
     now_ = now;
     if (stack.config().max_connections > owners_.size())
-        return unexpected(std::string("proxy: the stack has more connections than the proxy knows"));
+        return unexpected(
+            std::string("proxy: the stack has more connections than the proxy knows"));
     if (auto r = stack.listen(options_.https_port, options_.listen_backlog); !r)
         return unexpected("proxy: listen " + std::to_string(options_.https_port) + ": " +
                           tcp::to_string(r.error()));

@@ -66,6 +66,11 @@ class Proxy final : public tcp::TcpHandler {
     [[nodiscard]] std::uint32_t sessions_in_use() const {
         return static_cast<std::uint32_t>(sessions_.size() - free_sessions_.size());
     }
+    // Observation (tests, debugging): session i of the pool.
+    [[nodiscard]] std::uint32_t num_sessions() const {
+        return static_cast<std::uint32_t>(sessions_.size());
+    }
+    [[nodiscard]] const TlsSession& session(std::uint32_t i) const { return *sessions_[i]; }
     [[nodiscard]] std::uint32_t http_in_use() const {
         return static_cast<std::uint32_t>(http_.size() - free_http_.size());
     }

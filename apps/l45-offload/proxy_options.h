@@ -88,37 +88,38 @@ struct ProxyOptions {
 
 // Per-lcore counters. An X-macro so that for_each() (telemetry, the stats
 // line, test dumps) can never miss a field.
-#define L45_PROXY_COUNTERS(X)                                                           \
-    X(connections_accepted)    /* TLS port: TCP connections accepted */                 \
-    X(connections_active)      /* gauge: sessions in use */                             \
-    X(sessions_exhausted)      /* accepted while every session was busy: reset */       \
-    X(handshakes_ok)                                                                    \
-    X(handshakes_failed)       /* TLS error or timeout before Finished */               \
-    X(handshake_timeouts)                                                               \
-    X(alerts_sent)             /* fatal alerts of ours (close_notify excluded) */       \
-    X(alerts_received)         /* fatal alerts from clients */                          \
-    X(close_notify_sent)                                                                \
-    X(close_notify_received)                                                            \
-    X(client_truncated)        /* client TCP FIN without close_notify */                \
-    X(client_resets)           /* client RST or TCP timeout */                          \
-    X(bytes_in)                /* plaintext client -> backend */                        \
-    X(bytes_out)               /* plaintext backend -> client */                        \
-    X(tls_bytes_in)            /* TLS records received from clients */                  \
-    X(tls_bytes_out)           /* TLS records sent to clients */                        \
-    X(backend_connects)        /* SYNs to backends */                                   \
-    X(backend_connected)                                                                \
-    X(backend_refused)         /* RST to our SYN */                                     \
-    X(backend_timeouts)        /* no answer within backend_connect_timeout */           \
-    X(backend_marked_down)                                                              \
-    X(backend_resets)          /* backend RST after connecting */                       \
-    X(backend_unavailable)     /* clients given no_backend_response */                  \
-    X(backend_tail_lost)       /* backend bytes lost after its connection ended */      \
-    X(linger_timeouts)         /* peers reset for not closing after our FIN */          \
-    X(tls_reset_failed)        /* a session could not be reset: taken out of the pool */\
-    X(http_accepted)           /* port 80 */                                            \
-    X(http_exhausted)          /* port 80 accepted with every slot busy: reset */       \
-    X(redirects)               /* 301 sent */                                           \
-    X(http_bad_requests)       /* 400 sent */                                           \
+#define L45_PROXY_COUNTERS(X)                                                        \
+    X(connections_accepted) /* TLS port: TCP connections accepted */                 \
+    X(connections_active)   /* gauge: sessions in use */                             \
+    X(sessions_exhausted)   /* accepted while every session was busy: reset */       \
+    X(handshakes_ok)                                                                 \
+    X(handshakes_failed) /* TLS error or timeout before Finished */                  \
+    X(handshake_timeouts)                                                            \
+    X(alerts_sent)     /* fatal alerts of ours (close_notify excluded) */            \
+    X(alerts_received) /* fatal alerts from clients */                               \
+    X(close_notify_sent)                                                             \
+    X(close_notify_received)                                                         \
+    X(client_truncated) /* client TCP FIN without close_notify */                    \
+    X(client_resets)    /* client RST or TCP timeout */                              \
+    X(bytes_in)         /* plaintext client -> backend */                            \
+    X(bytes_out)        /* plaintext backend -> client */                            \
+    X(tls_bytes_in)     /* TLS records received from clients */                      \
+    X(tls_bytes_out)    /* TLS records sent to clients */                            \
+    X(backend_connects) /* SYNs to backends */                                       \
+    X(backend_connected)                                                             \
+    X(backend_refused)  /* RST to our SYN */                                         \
+    X(backend_timeouts) /* no answer within backend_connect_timeout */               \
+    X(backend_marked_down)                                                           \
+    X(backend_resets)      /* backend RST after connecting */                        \
+    X(backend_unavailable) /* clients given no_backend_response */                   \
+    X(backend_tails)       /* backend ended (both FINs) with bytes still unread */   \
+    X(backend_tail_lost)   /* ... and they were gone before we could read them */    \
+    X(linger_timeouts)     /* peers reset for not closing after our FIN */           \
+    X(tls_reset_failed)    /* a session could not be reset: taken out of the pool */ \
+    X(http_accepted)       /* port 80 */                                             \
+    X(http_exhausted)      /* port 80 accepted with every slot busy: reset */        \
+    X(redirects)           /* 301 sent */                                            \
+    X(http_bad_requests)   /* 400 sent */                                            \
     X(http_timeouts)
 
 struct ProxyCounters {

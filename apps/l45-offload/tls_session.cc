@@ -1,6 +1,7 @@
 #include "apps/l45-offload/tls_session.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace l45::offload {
 
@@ -52,8 +53,8 @@ void TlsSession::no_backend(SessionContext& ctx) {
     const std::string& resp = ctx.options.no_backend_response;
     if (!resp.empty() && !tls_closed_ && !failed_) {
         // Fits: the output buffer holds a handshake flight, this is < 1 KiB.
-        auto w = tls_->write(ByteSpan(reinterpret_cast<const std::uint8_t*>(resp.data()),
-                                      resp.size()));
+        auto w =
+            tls_->write(ByteSpan(reinterpret_cast<const std::uint8_t*>(resp.data()), resp.size()));
         if (!w) return tls_failed(ctx, w.error());
     }
     if (!tls_closed_ && !failed_) {
@@ -95,6 +96,13 @@ void TlsSession::backend_closed(SessionContext& ctx, tcp::CloseReason reason) {
             // while bytes may still wait in its receive queue: the slot
             // stays in the table through TIME-WAIT, so they are read from it
             // as the client's window allows.
+            if (const tcp::Connection* c = ctx.stack.find(backend_.id);
+                c != nullptr && c->recv_available() > 0)
+                ++ctx.counters.backend_tails;
+            // The stack may also give the slot back once this callback
+            // returns (a compact TIME-WAIT): take all that fits into TLS
+            // records now, past the high-water mark.
+            from_backend(ctx, SIZE_MAX);
             const tcp::Connection* c = ctx.stack.find(backend_.id);
             backend_tail_ = c != nullptr && c->recv_available() > 0;
             break;
@@ -122,7 +130,7 @@ void TlsSession::pump(SessionContext& ctx) {
     for (int round = 0; round < 64; ++round) {
         bool progress = client_in(ctx);
         progress |= to_backend(ctx);
-        progress |= from_backend(ctx);
+        progress |= from_backend(ctx, kOutputHighWater);
         progress |= client_out(ctx);
         progress |= propagate_close(ctx);
         if (!progress) break;
@@ -186,7 +194,7 @@ bool TlsSession::to_backend(SessionContext& ctx) {
     return progress;
 }
 
-bool TlsSession::from_backend(SessionContext& ctx) {
+bool TlsSession::from_backend(SessionContext& ctx, std::size_t high_water) {
     if (!backend_.connected) return false;
     bool progress = false;
     if (failed_ || tls_closed_ || client_.ended) {
@@ -212,7 +220,7 @@ bool TlsSession::from_backend(SessionContext& ctx) {
             down_head_ = down_tail_ = 0;
         }
         // Records wait for the client's window here, not in our memory.
-        if (tls_->pending_output().size() >= kOutputHighWater) break;
+        if (tls_->pending_output().size() >= high_water) break;
         // Up to 16 KiB at a time: a full record when the backend has that
         // much, a small one at once when it has less (interactive traffic).
         const std::uint32_t n = ctx.stack.recv(backend_.id, MutableByteSpan(down_));
@@ -223,8 +231,16 @@ bool TlsSession::from_backend(SessionContext& ctx) {
     if (backend_tail_ && down_head_ == down_tail_) {
         const tcp::Connection* c = ctx.stack.find(backend_.id);
         if (c == nullptr) {
-            ++ctx.counters.backend_tail_lost;  // the slot was reclaimed first
+            // The stack reclaimed the slot (TIME-WAIT ended or was made
+            // compact) before we read everything: the response is cut.
+            // Reset the client rather than close_notify, which would tell
+            // it the response was complete (§6.1 truncation).
+            ++ctx.counters.backend_tail_lost;
             backend_tail_ = false;
+            failed_ = true;
+            discard_up_ = true;
+            phase_ = Phase::closing;
+            abort_client(ctx);
             progress = true;
         } else if (c->recv_available() == 0) {
             backend_tail_ = false;

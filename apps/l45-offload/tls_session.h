@@ -128,7 +128,8 @@ class TlsSession {
     // Each returns whether it moved anything.
     bool client_in(SessionContext& ctx);
     bool to_backend(SessionContext& ctx);
-    bool from_backend(SessionContext& ctx);
+    // Stops reading the backend once pending TLS output reaches high_water.
+    bool from_backend(SessionContext& ctx, std::size_t high_water);
     bool client_out(SessionContext& ctx);
     bool propagate_close(SessionContext& ctx);
     void tls_failed(SessionContext& ctx, const tls::TlsError& error);

@@ -17,12 +17,11 @@ struct Answer {
     std::string response;
 };
 
-Answer answer(const std::string& request, std::uint16_t https_port = 443,
-              std::size_t max = kMax) {
+Answer answer(const std::string& request, std::uint16_t https_port = 443, std::size_t max = kMax) {
     std::vector<std::uint8_t> out(max_redirect_response_len(max));
-    const auto a = answer_http(ByteSpan(reinterpret_cast<const std::uint8_t*>(request.data()),
-                                        request.size()),
-                               max, https_port, out);
+    const auto a =
+        answer_http(ByteSpan(reinterpret_cast<const std::uint8_t*>(request.data()), request.size()),
+                    max, https_port, out);
     return {a.verdict, std::string(reinterpret_cast<const char*>(out.data()), a.response_len)};
 }
 
@@ -68,21 +67,21 @@ TEST(HttpRedirect, NeedsMoreUntilTheEndOfTheHead) {
 
 TEST(HttpRedirect, MalformedIs400) {
     const char* bad[] = {
-        "GET / HTTP/1.1\r\n\r\n",                                    // no Host
-        "GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n",    // two Hosts
-        "GET / HTTP/1.1\r\nHost: \r\n\r\n",                          // empty Host
-        "GET / HTTP/1.1\r\nHost: a.test:80x\r\n\r\n",                // bad port
-        "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",                       // '/' in host
-        "GET / HTTP/1.1\r\nHost: a.test\r\n x: folded\r\n\r\n",      // obs-fold
-        "GET / HTTP/1.1\r\nHost : a.test\r\n\r\n",                   // space before colon
-        "GET / HTTP/2.0\r\nHost: a.test\r\n\r\n",                    // version
-        "GET  / HTTP/1.1\r\nHost: a.test\r\n\r\n",                   // empty target
-        "GET * HTTP/1.1\r\nHost: a.test\r\n\r\n",                    // asterisk-form
-        "GET a.test:443 HTTP/1.1\r\nHost: a.test\r\n\r\n",           // authority-form
-        "G(T / HTTP/1.1\r\nHost: a.test\r\n\r\n",                    // method not a token
-        "GET /\x01 HTTP/1.1\r\nHost: a.test\r\n\r\n",                // control in target
-        "GET / HTTP/1.1\r\nHost: a.test\r\nX: a\nb\r\n\r\n",         // bare LF in a value
-        "GET / HTTP/1.1\r\nHost: [zz::1]\r\n\r\n",                   // bad IPv6 literal
+        "GET / HTTP/1.1\r\n\r\n",                                  // no Host
+        "GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n",  // two Hosts
+        "GET / HTTP/1.1\r\nHost: \r\n\r\n",                        // empty Host
+        "GET / HTTP/1.1\r\nHost: a.test:80x\r\n\r\n",              // bad port
+        "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",                     // '/' in host
+        "GET / HTTP/1.1\r\nHost: a.test\r\n x: folded\r\n\r\n",    // obs-fold
+        "GET / HTTP/1.1\r\nHost : a.test\r\n\r\n",                 // space before colon
+        "GET / HTTP/2.0\r\nHost: a.test\r\n\r\n",                  // version
+        "GET  / HTTP/1.1\r\nHost: a.test\r\n\r\n",                 // empty target
+        "GET * HTTP/1.1\r\nHost: a.test\r\n\r\n",                  // asterisk-form
+        "GET a.test:443 HTTP/1.1\r\nHost: a.test\r\n\r\n",         // authority-form
+        "G(T / HTTP/1.1\r\nHost: a.test\r\n\r\n",                  // method not a token
+        "GET /\x01 HTTP/1.1\r\nHost: a.test\r\n\r\n",              // control in target
+        "GET / HTTP/1.1\r\nHost: a.test\r\nX: a\nb\r\n\r\n",       // bare LF in a value
+        "GET / HTTP/1.1\r\nHost: [zz::1]\r\n\r\n",                 // bad IPv6 literal
     };
     for (const char* req : bad) {
         const auto a = answer(req);
@@ -93,7 +92,8 @@ TEST(HttpRedirect, MalformedIs400) {
 
 TEST(HttpRedirect, OnlyTheFirstHeadIsAnswered) {
     // Connection: close; what follows the first head is never parsed.
-    const auto a = answer("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n");
+    const auto a =
+        answer("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n");
     EXPECT_EQ(location(a), "https://a.test/1");
 }
 

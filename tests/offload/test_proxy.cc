@@ -14,6 +14,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -42,6 +43,7 @@ using offload::ProxyOptions;
 
 constexpr std::uint16_t kBackendPort = 8080;
 constexpr std::uint16_t kBackendPort2 = 8081;
+constexpr std::uint16_t kResponderPort = 8082;
 constexpr Duration kStep = 100us;
 constexpr Duration kIdleStep = 1ms;
 const net::Ipv4Addr kAddrA = net::Ipv4Addr::from_octets(198, 18, 0, 1);
@@ -142,6 +144,7 @@ struct TlsClient {
     std::uint64_t sent = 0;
     std::uint64_t received = 0;
     bool close_after_send = true;
+    bool hold_reading = false;  // after our close_notify: a slow reader
     bool connected = false;
     bool close_sent = false;
     bool fin_sent = false;
@@ -171,6 +174,9 @@ class HostA final : public tcp::TcpHandler {
     std::vector<std::unique_ptr<HttpClient>> http;
     std::uint64_t backend_bytes = 0;
     std::uint64_t backend_accepted = 0;
+    std::vector<tcp::ConnId> echo_ids;
+    std::uint64_t respond_len = 0;  // the responder backend (kResponderPort)
+    std::uint64_t respond_seed = 0;
     std::uint64_t progress = 0;
     std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(16 * 1024);
 
@@ -211,9 +217,15 @@ class HostA final : public tcp::TcpHandler {
         return *http.back();
     }
 
-    void on_accept(tcp::ConnId id, std::uint16_t) override {
+    void on_accept(tcp::ConnId id, std::uint16_t port) override {
         ++backend_accepted;
+        if (port == kResponderPort) {
+            roles[id.index] = {id, Role::respond, 0};
+            respond_sent[id.index] = 0;
+            return;
+        }
         roles[id.index] = {id, Role::echo, 0};
+        echo_ids.push_back(id);
     }
     void on_connected(tcp::ConnId id) override {
         auto* r = role(id);
@@ -251,7 +263,7 @@ class HostA final : public tcp::TcpHandler {
     }
 
   private:
-    enum class Role { tls, http, echo };
+    enum class Role { tls, http, echo, respond };
     struct RoleEntry {
         tcp::ConnId id;
         Role role;
@@ -273,8 +285,33 @@ class HostA final : public tcp::TcpHandler {
                 return pump_http(*http[r->index]);
             case Role::echo:
                 return echo(id);
+            case Role::respond:
+                return respond(id);
         }
     }
+
+    // An HTTP/1.0-style backend: reads the request until the client's FIN,
+    // then sends respond_len pattern bytes and closes.
+    void respond(tcp::ConnId id) {
+        for (ByteSpan d = stack->peek(id); !d.empty(); d = stack->peek(id)) {
+            backend_bytes += d.size();
+            stack->consume(id, static_cast<std::uint32_t>(d.size()));
+        }
+        const tcp::Connection* c = stack->find(id);
+        if (c == nullptr || !c->recv_finished()) return;
+        std::uint64_t& sent = respond_sent[id.index];
+        while (sent < respond_len) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), respond_len - sent));
+            fill_pattern(respond_seed, sent, std::span(buf.data(), want));
+            const std::uint32_t n = stack->send(id, ByteSpan(buf.data(), want));
+            sent += n;
+            progress += n;
+            if (n < want) return;  // on_writable resumes
+        }
+        stack->close(id);
+    }
+    std::map<std::uint32_t, std::uint64_t> respond_sent;
 
     // The backend: RFC 862 echo, FIN after the client's FIN.
     void echo(tcp::ConnId id) {
@@ -293,7 +330,8 @@ class HostA final : public tcp::TcpHandler {
         if (!c.connected || c.closed) return;
         for (int round = 0; round < 64; ++round) {
             bool moved = false;
-            for (ByteSpan in = stack->peek(c.id); !in.empty(); in = stack->peek(c.id)) {
+            const bool reading = !(c.hold_reading && c.close_sent);
+            for (ByteSpan in = stack->peek(c.id); reading && !in.empty(); in = stack->peek(c.id)) {
                 if (c.error || c.tls->peer_closed()) {
                     stack->consume(c.id, static_cast<std::uint32_t>(in.size()));
                     continue;
@@ -326,8 +364,8 @@ class HostA final : public tcp::TcpHandler {
             }
             if (c.tls->handshake_complete() && !c.error && !c.close_sent) {
                 while (c.sent < c.to_send && c.tls->pending_output().size() < 64 * 1024) {
-                    const std::size_t want =
-                        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), c.to_send - c.sent));
+                    const std::size_t want = static_cast<std::size_t>(
+                        std::min<std::uint64_t>(buf.size(), c.to_send - c.sent));
                     fill_pattern(c.seed, c.sent, std::span(buf.data(), want));
                     auto w = c.tls->write(ByteSpan(buf.data(), want));
                     if (!w || *w == 0) break;
@@ -361,9 +399,9 @@ class HostA final : public tcp::TcpHandler {
     void pump_http(HttpClient& h) {
         if (!h.connected || h.closed) return;
         if (h.sent < h.request.size()) {
-            h.sent += stack->send(h.id, ByteSpan(reinterpret_cast<const std::uint8_t*>(
-                                                     h.request.data() + h.sent),
-                                                 h.request.size() - h.sent));
+            h.sent += stack->send(
+                h.id, ByteSpan(reinterpret_cast<const std::uint8_t*>(h.request.data() + h.sent),
+                               h.request.size() - h.sent));
         }
         for (ByteSpan d = stack->peek(h.id); !d.empty(); d = stack->peek(h.id)) {
             h.response.append(reinterpret_cast<const char*>(d.data()), d.size());
@@ -474,11 +512,79 @@ class Bench {
                 last_progress = app.progress;
                 last = clock.now();
             } else if (clock.now() - last > limit) {
+                dump();
                 return false;
             }
             if (std::chrono::steady_clock::now() - wall_start > 150s) return false;
         }
         return true;
+    }
+    // What a stalled run looked like, for the failure message.
+    void dump() const {
+        for (std::size_t i = 0; i < app.clients.size(); ++i) {
+            const auto& c = *app.clients[i];
+            const tcp::Connection* tc = a.stack->find(c.id);
+            std::printf(
+                "[offload] client %zu: sent %llu/%llu received %llu hs %d closed %d "
+                "close_sent %d peer_closed %d tcp %s\n",
+                i, static_cast<unsigned long long>(c.sent),
+                static_cast<unsigned long long>(c.to_send),
+                static_cast<unsigned long long>(c.received), c.tls->handshake_complete(), c.closed,
+                c.close_sent, c.tls->peer_closed(), tc ? tcp::to_string(tc->state()) : "gone");
+        }
+        auto tcp_line = [](const char* what, const tcp::Connection* tc) {
+            if (tc == nullptr) return;
+            std::printf(
+                "[offload]   %s %s snd_wnd %u rcv_wnd %u unsent %u flight %u rx %u rto %lld ms\n",
+                what, tcp::to_string(tc->state()), tc->snd_wnd(), tc->rcv_wnd(), tc->unsent_len(),
+                tc->flight_len(), tc->recv_available(),
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(tc->rto()).count()));
+        };
+        for (const auto* h : {&a, &b}) {
+            const auto& k = h->stack->counters();
+            std::printf(
+                "[offload]   %s tcp: rtx %llu rto %llu ooo_q %llu ooo_drop %llu rxq_full %llu "
+                "alloc_fail %llu bad_cksum %llu oow %llu probes %llu wire_ring_full %llu\n",
+                h == &a ? "A" : "B", (unsigned long long)k.retransmits,
+                (unsigned long long)k.rto_timeouts, (unsigned long long)k.ooo_queued,
+                (unsigned long long)k.ooo_dropped, (unsigned long long)k.rx_queue_full,
+                (unsigned long long)k.mbuf_alloc_failed, (unsigned long long)k.bad_checksum,
+                (unsigned long long)k.out_of_window, (unsigned long long)k.window_probes,
+                (unsigned long long)wire->counters().rx_ring_full);
+            std::printf(
+                "[offload]   %s paws %llu ack_range %llu chal %llu chal_supp %llu missing_ts "
+                "%llu\n",
+                h == &a ? "A" : "B", (unsigned long long)k.paws_rejected,
+                (unsigned long long)k.ack_out_of_range, (unsigned long long)k.challenge_acks,
+                (unsigned long long)k.challenge_acks_suppressed,
+                (unsigned long long)k.missing_timestamp);
+        }
+        for (std::uint32_t i = 0; i < proxy->num_sessions(); ++i) {
+            const auto& s = proxy->session(i);
+            if (s.phase() == offload::TlsSession::Phase::idle) continue;
+            std::printf("[offload]   session %u phase %d tls_out %zu readable %zu\n", i,
+                        static_cast<int>(s.phase()), s.tls().pending_output().size(),
+                        s.tls().readable());
+            tcp_line("B client leg", b.stack->find(s.client().id));
+            tcp_line("B backend leg", b.stack->find(s.backend().id));
+            if (auto* tc = b.stack->find(s.backend().id))
+                std::printf("[offload]     B backend rcv_nxt %u snd_una %u snd_nxt %u\n",
+                            tc->rcv_nxt().value(), tc->snd_una().value(), tc->snd_nxt().value());
+        }
+        for (const auto& id : app.echo_ids)
+            if (auto* tc = a.stack->find(id))
+                std::printf("[offload]     A echo rcv_nxt %u snd_una %u snd_nxt %u\n",
+                            tc->rcv_nxt().value(), tc->snd_una().value(), tc->snd_nxt().value());
+        for (const auto& c : app.clients)
+            tcp_line("A client", a.stack->find(c->id));
+        for (const auto& id : app.echo_ids)
+            tcp_line("A echo", a.stack->find(id));
+        proxy->counters().for_each([](std::string_view name, std::uint64_t v) {
+            if (v != 0)
+                std::printf("[offload]   %.*s %llu\n", static_cast<int>(name.size()), name.data(),
+                            static_cast<unsigned long long>(v));
+        });
     }
     void run_for(Duration d) {
         const Instant end = clock.now() + d;
@@ -618,10 +724,75 @@ TEST(OffloadProxy, RefusingBackendIsSkippedRoundRobin) {
     EXPECT_EQ(t.app.backend_accepted, 4u);
 }
 
+// The client half-closes first (request, close_notify), so the proxy FINs
+// the backend, which then streams its response and FINs: the backend leg
+// ends (both FINs) while response bytes still wait for the client's window.
+TEST(OffloadProxy, ResponseAfterClientCloseNotifyArrivesWhole) {
+    ProxySetup s;
+    s.backend_ports = {kResponderPort};
+    s.listening = {kResponderPort};
+    Bench t(s);
+    // More than the client's and the proxy's buffers hold while the client
+    // does not read (TCP windows 256 KiB each way, TLS output high water),
+    // less than those plus the backend leg's receive window.
+    t.app.respond_len = 800 * 1024;
+    t.app.respond_seed = 99;
+    TlsClient& c = t.app.add_client(t.clock.now(), 1, 3000, 11);
+    c.hold_reading = true;
+    t.run_for(1500ms);                                 // less than TIME-WAIT (2 MSL = 2 s here)
+    EXPECT_EQ(t.proxy->counters().backend_tails, 1u);  // the case this test is about happened
+    c.hold_reading = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    Sha256 want;
+    std::vector<std::uint8_t> chunk(64 * 1024);
+    for (std::uint64_t off = 0; off < t.app.respond_len; off += chunk.size()) {
+        const std::size_t n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(chunk.size(), t.app.respond_len - off));
+        fill_pattern(t.app.respond_seed, off, std::span(chunk.data(), n));
+        want.update(ByteSpan(chunk.data(), n));
+    }
+    EXPECT_FALSE(c.error);
+    EXPECT_EQ(c.reason, tcp::CloseReason::kNormal);
+    EXPECT_EQ(c.received, t.app.respond_len);
+    EXPECT_EQ(c.received_digest, want.hex());
+    EXPECT_TRUE(c.tls->peer_closed());
+    EXPECT_EQ(t.app.backend_bytes, 3000u);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.backend_tail_lost, 0u);
+    EXPECT_EQ(k.close_notify_received, 1u);
+    EXPECT_EQ(k.close_notify_sent, 1u);
+    EXPECT_EQ(k.bytes_out, t.app.respond_len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// Same, but the client stalls past the backend leg's TIME-WAIT: the bytes
+// still in it are gone with the slot. The client must then see a reset,
+// never a close_notify after a cut response.
+TEST(OffloadProxy, LostBackendTailResetsTheClient) {
+    ProxySetup s;
+    s.backend_ports = {kResponderPort};
+    s.listening = {kResponderPort};
+    Bench t(s);
+    t.app.respond_len = 800 * 1024;
+    t.app.respond_seed = 98;
+    TlsClient& c = t.app.add_client(t.clock.now(), 1, 3000, 12);
+    c.hold_reading = true;
+    t.run_for(3s);
+    EXPECT_EQ(t.proxy->counters().backend_tails, 1u);
+    c.hold_reading = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_EQ(t.proxy->counters().backend_tail_lost, 1u);
+    EXPECT_EQ(c.reason, tcp::CloseReason::kReset);
+    EXPECT_FALSE(c.tls->peer_closed()) << "close_notify after a truncated response";
+    EXPECT_LT(c.received, t.app.respond_len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
 TEST(OffloadProxy, HttpRedirectOnPort80) {
     Bench t(ProxySetup{});
     HttpClient& ok = t.app.add_http(
-        t.clock.now(), "GET /some/path?q=1 HTTP/1.1\r\nHost: www.l45.test:80\r\nAccept: */*\r\n\r\n");
+        t.clock.now(),
+        "GET /some/path?q=1 HTTP/1.1\r\nHost: www.l45.test:80\r\nAccept: */*\r\n\r\n");
     HttpClient& bad = t.app.add_http(t.clock.now(), "GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n");
     ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
     EXPECT_EQ(ok.response,
@@ -660,9 +831,8 @@ TEST(OffloadProxy, SessionsExhaustedResetsTheExtraClient) {
     EXPECT_EQ(t.proxy->counters().sessions_exhausted, 1u);
     EXPECT_EQ(t.proxy->sessions_in_use(), 2u);
     // The two sessions still work.
-    ASSERT_TRUE(t.run_until([&] {
-        return t.app.clients[0]->received == 1000 && t.app.clients[1]->received == 1000;
-    }));
+    ASSERT_TRUE(t.run_until(
+        [&] { return t.app.clients[0]->received == 1000 && t.app.clients[1]->received == 1000; }));
 }
 
 TEST(OffloadProxy, OnePercentLossKeepsIntegrity) {
