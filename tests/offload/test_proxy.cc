@@ -180,13 +180,14 @@ class HostA final : public tcp::TcpHandler {
     std::uint64_t progress = 0;
     std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(16 * 1024);
 
-    TlsClient& add_client(Instant now, std::size_t site, std::uint64_t to_send,
-                          std::uint64_t seed) {
+    TlsClient& add_client(Instant now, std::size_t site, std::uint64_t to_send, std::uint64_t seed,
+                          std::optional<std::size_t> trust_site = {}) {
         auto c = std::make_unique<TlsClient>();
         c->site = site;
         c->seed = seed;
         c->to_send = to_send;
-        auto v = tls::pki::CertificateVerifier::from_ca_pem(pki().sites[site].pki.ca_cert_pem);
+        auto v = tls::pki::CertificateVerifier::from_ca_pem(
+            pki().sites[trust_site.value_or(site)].pki.ca_cert_pem);
         EXPECT_TRUE(v.has_value());
         c->verifier = std::make_unique<tls::pki::CertificateVerifier>(std::move(*v));
         c->rng = std::make_unique<SeededRandom>(seed * 31 + 7);
@@ -206,10 +207,10 @@ class HostA final : public tcp::TcpHandler {
         return *clients.back();
     }
 
-    HttpClient& add_http(Instant now, std::string request) {
+    HttpClient& add_http(Instant now, std::string request, std::uint16_t port = 80) {
         auto h = std::make_unique<HttpClient>();
         h->request = std::move(request);
-        auto id = stack->connect(now, kAddrB, 80);
+        auto id = stack->connect(now, kAddrB, port);
         EXPECT_TRUE(id.has_value());
         h->id = *id;
         roles[id->index] = {*id, Role::http, http.size()};
@@ -338,8 +339,8 @@ class HostA final : public tcp::TcpHandler {
                 }
                 auto r = c.tls->receive(in);
                 if (!r) {
-                    c.error = r.error();
-                    break;
+                    c.error = r.error();  // the rest is dropped above, so close() is a FIN
+                    continue;
                 }
                 if (*r == 0) break;
                 stack->consume(c.id, static_cast<std::uint32_t>(*r));
@@ -785,6 +786,38 @@ TEST(OffloadProxy, LostBackendTailResetsTheClient) {
     EXPECT_EQ(c.reason, tcp::CloseReason::kReset);
     EXPECT_FALSE(c.tls->peer_closed()) << "close_notify after a truncated response";
     EXPECT_LT(c.received, t.app.respond_len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, ClientRejectingTheCertificateFailsOnlyItsHandshake) {
+    ProxySetup s;
+    Bench t(s);
+    // Asks for a.l45.test but trusts only b's CA: unknown_ca from the client.
+    TlsClient& bad = t.app.add_client(t.clock.now(), 0, 100, 13, 1);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    ASSERT_TRUE(bad.error.has_value());
+    EXPECT_EQ(bad.error->alert, tls::Alert::unknown_ca);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.handshakes_failed, 1u);
+    EXPECT_EQ(k.alerts_received, 1u);
+    EXPECT_EQ(k.backend_connects, 0u);  // no backend for a failed handshake
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+    // The next client is served (the session went back to the pool).
+    TlsClient& good = t.app.add_client(t.clock.now(), 0, 5000, 14);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(good);
+}
+
+TEST(OffloadProxy, SilentClientIsResetAtTheHandshakeTimeout) {
+    Bench t(ProxySetup{});
+    HttpClient& silent = t.app.add_http(t.clock.now(), "", 443);  // TCP only, no ClientHello
+    t.run_for(t.options.handshake_timeout - 1s);
+    EXPECT_FALSE(silent.closed);
+    EXPECT_EQ(t.proxy->sessions_in_use(), 1u);
+    t.run_for(2s);
+    EXPECT_TRUE(silent.closed);
+    EXPECT_EQ(t.proxy->counters().handshake_timeouts, 1u);
+    EXPECT_EQ(t.proxy->counters().handshakes_failed, 1u);
     ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
 }
 
