@@ -926,6 +926,11 @@ std::int64_t Connection::send_at(Instant now, SeqNum seq, std::uint32_t max_len,
     const SeqNum end = data_end();
     std::uint32_t len = 0;
     if (seq < end) len = std::min({max_len, cap, seq_dist(seq, end)});
+    // A retransmission covers only what was sent: the callers that resend
+    // from SND.UNA (fast retransmit, partial ACK) do not advance SND.MAX, so
+    // a segment reaching past it would carry new data the sender never
+    // accounts for, and the peer's ACK of it would be out of range forever.
+    if (seq < t.snd_max) len = std::min(len, seq_dist(seq, t.snd_max));
     const bool fin = allow_fin && t.fin_queued && seq + len == end;
     if (fin) r.flags |= flags::kFin;
     if (len > 0 && seq + len == end) r.flags |= flags::kPsh;

@@ -182,6 +182,67 @@ TEST(Connection, CloseNotify) {
     EXPECT_EQ(*p.client->write(Bytes(10)), 0u);
 }
 
+// --- reset(): one Connection object serves one session after another ---
+TEST(Connection, ResetServesAFreshSessionInTheSameBuffers) {
+    Pair p;
+    p.handshake();
+    ASSERT_TRUE(p.client->handshake_complete());
+    expect_echo(p, 40000);
+    const auto first_secret = p.server_log.secrets["CLIENT_TRAFFIC_SECRET_0"];
+    ASSERT_FALSE(first_secret.empty());
+    // Leave unsent output behind on both sides: reset must drop it.
+    ASSERT_TRUE(p.server->write(Bytes(100)).has_value());
+    ASSERT_TRUE(p.client->close().has_value());
+    // Output was fully drained before close(), so close_notify sits at the
+    // start of the client's output buffer.
+    const std::uint8_t* client_out_before = p.client->pending_output().data();
+
+    const Connection* server_before = p.server.get();
+    ASSERT_TRUE(p.server->reset().has_value());
+    ASSERT_TRUE(p.client->reset().has_value());
+    EXPECT_EQ(p.server.get(), server_before);
+    EXPECT_EQ(p.server->status(), ConnectionStatus::handshaking);
+    EXPECT_FALSE(p.server->handshake_complete());
+    EXPECT_TRUE(p.server->pending_output().empty());
+    EXPECT_EQ(p.server->readable(), 0u);
+    // The client queued a fresh ClientHello at the start of its old buffer.
+    const ByteSpan hello = p.client->pending_output();
+    ASSERT_FALSE(hello.empty());
+    EXPECT_EQ(hello[0], 22);                     // handshake record
+    EXPECT_EQ(hello.data(), client_out_before);  // the same buffer, not a new one
+    EXPECT_EQ(p.client->client_state(), ClientState::wait_server_hello);
+
+    p.pump();
+    ASSERT_FALSE(p.client_error);
+    ASSERT_FALSE(p.server_error);
+    ASSERT_TRUE(p.client->handshake_complete());
+    ASSERT_TRUE(p.server->handshake_complete());
+    EXPECT_EQ(p.server->negotiated().server_name, "server.l45.test");
+    // A new session: new keys (the key log saw the second handshake).
+    EXPECT_NE(p.server_log.secrets["CLIENT_TRAFFIC_SECRET_0"], first_secret);
+    EXPECT_EQ(p.server_log.secrets["CLIENT_TRAFFIC_SECRET_0"],
+              p.client_log.secrets["CLIENT_TRAFFIC_SECRET_0"]);
+    expect_echo(p, 70000);
+}
+
+TEST(Connection, ResetAfterAFatalAlertClearsTheError) {
+    Pair p;
+    p.start();
+    // Garbage instead of a ClientHello: the server fails with an alert.
+    const Bytes junk = {22, 3, 1, 0, 4, 99, 0, 0, 0};
+    EXPECT_FALSE(p.server->receive(junk).has_value());
+    ASSERT_TRUE(p.server->failed());
+    ASSERT_TRUE(plaintext_alert(p.server->pending_output()).has_value());
+    ASSERT_TRUE(p.server->reset().has_value());
+    EXPECT_FALSE(p.server->failed());
+    EXPECT_TRUE(p.server->pending_output().empty());
+    p.pump();
+    ASSERT_FALSE(p.client_error);
+    ASSERT_FALSE(p.server_error);
+    EXPECT_TRUE(p.server->handshake_complete());
+    expect_echo(p, 1000);
+}
+
 // --- bulk transfer checked by SHA-256 ---
 std::size_t transfer_bytes(const char* env, std::size_t dflt) {
     const char* v = std::getenv(env);

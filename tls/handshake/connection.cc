@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "tls/handshake/internal.h"
 
@@ -42,6 +43,40 @@ Connection::Connection(const Config& config, CryptoEngine& engine)
           std::min<std::size_t>(config.max_handshake_message_len, 16 * 1024)}) {}
 
 Connection::~Connection() = default;
+
+struct Connection::Buffers {
+    std::vector<SignatureScheme> schemes;
+    msg::HandshakeReader reader;
+    std::vector<std::uint8_t> out;
+    std::vector<std::uint8_t> msg;
+};
+
+Connection::Connection(Config&& config, CryptoEngine& engine, Buffers&& kept)
+    : config_(std::move(config)),
+      engine_(engine),
+      schemes_(std::move(kept.schemes)),
+      hs_reader_(std::move(kept.reader)),
+      out_(std::move(kept.out)),
+      msg_buf_(std::move(kept.msg)) {
+    hs_reader_.reset();
+}
+
+TlsResult<void> Connection::reset() {
+    // Destroy and rebuild in place rather than clearing member by member: a
+    // member added later cannot be forgotten here, and the destructor wipes
+    // the old secrets exactly as it does at the end of a connection. C++20
+    // lets the same storage hold the new object (same type, complete object),
+    // so the caller's pointer stays valid.
+    Buffers kept{std::move(schemes_), std::move(hs_reader_), std::move(out_), std::move(msg_buf_)};
+    Config config = std::move(config_);
+    CryptoEngine& engine = engine_;
+    Connection* self = this;
+    self->~Connection();
+    self = new (self) Connection(std::move(config), engine, std::move(kept));
+    auto r = self->init();
+    if (!r) self->error_ = r.error();
+    return r;
+}
 
 TlsResult<void> Connection::init() {
     schemes_ = config_.signature_schemes;

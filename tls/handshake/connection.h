@@ -105,6 +105,19 @@ class Connection {
                                                                        CryptoEngine& engine);
     ~Connection();
     Connection(const Connection&) = delete;
+
+    // Returns the connection to the state create() left it in (same config
+    // and engine), keeping its buffers: the record output, the handshake
+    // message buffer and reader, which make up nearly all of its memory. A
+    // pool of connections made at start-up (the appliance: one per possible
+    // TLS session of an lcore) then serves one TCP connection after another
+    // without allocating them again. Everything of the previous session
+    // (keys, transcript, negotiated parameters, pending output, error) is
+    // destroyed as by the destructor. A client queues a fresh ClientHello.
+    // What it still allocates is what every handshake allocates (OpenSSL's
+    // transcript hash contexts). Error only from that re-initialisation; the
+    // connection is then failed() and may be reset again.
+    [[nodiscard]] TlsResult<void> reset();
     Connection& operator=(const Connection&) = delete;
 
     // --- input ---
@@ -168,7 +181,9 @@ class Connection {
     [[nodiscard]] const KeySchedule& key_schedule_for_testing() const { return schedule_; }
 
   private:
+    struct Buffers;  // what reset() carries over to the fresh state
     Connection(const Config& config, CryptoEngine& engine);
+    Connection(Config&& config, CryptoEngine& engine, Buffers&& kept);
     [[nodiscard]] TlsResult<void> init();
 
     // connection.cc: records, alerts, post-handshake

@@ -67,6 +67,13 @@ class HandshakeReader {
     // failure the reader is unusable (the connection is dead).
     [[nodiscard]] TlsResult<void> feed(ByteSpan record_plaintext);
 
+    // Forgets every buffered byte and a past failure, keeping the buffer
+    // (Connection::reset reuses one reader for the next connection).
+    void reset() {
+        begin_ = end_ = 0;
+        failed_ = false;
+    }
+
     // The next whole message, std::nullopt when more bytes are needed.
     [[nodiscard]] TlsResult<std::optional<HandshakeMessage>> next();
 

@@ -1,0 +1,913 @@
+// The appliance's proxy engine over the net_ring wire, in one process:
+//
+//   host A (198.18.0.1): TLS clients (tls::Connection, verifying the
+//       certificate against the generated CA for their SNI) and plaintext
+//       echo backends on ports 8080/8081, all on one l45 TcpStack;
+//   host B (198.18.0.2): the Proxy on its own TcpStack (443 TLS, 80 redirect),
+//       forwarding to the backends on A.
+//
+// Time is a ManualClock stepped per round, so timeouts (backend marked
+// down, linger) cost rounds, not wall time, and every run replays.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/common/service.h"
+#include "apps/l45-offload/proxy.h"
+#include "drivers/wire.h"
+#include "stack/base/random.h"
+#include "stack/net/interface.h"
+#include "stack/tcp/interface_adapter.h"
+#include "stack/tcp/stack.h"
+#include "tests/support/eal_env.h"
+#include "tls/handshake/connection.h"
+#include "tls/pki/certificate.h"
+
+namespace l45 {
+namespace {
+
+using namespace std::chrono_literals;
+using offload::Proxy;
+using offload::ProxyOptions;
+
+constexpr std::uint16_t kBackendPort = 8080;
+constexpr std::uint16_t kBackendPort2 = 8081;
+constexpr std::uint16_t kResponderPort = 8082;
+constexpr Duration kStep = 100us;
+constexpr Duration kIdleStep = 1ms;
+const net::Ipv4Addr kAddrA = net::Ipv4Addr::from_octets(198, 18, 0, 1);
+const net::Ipv4Addr kAddrB = net::Ipv4Addr::from_octets(198, 18, 0, 2);
+
+std::uint64_t env_bytes(const char* name, std::uint64_t dflt) {
+    const char* s = std::getenv(name);
+    return s == nullptr || *s == '\0' ? dflt : std::strtoull(s, nullptr, 10);
+}
+
+// The byte stream of `seed` at `offset`: one splitmix64 word per 8 bytes.
+void fill_pattern(std::uint64_t seed, std::uint64_t offset, std::span<std::uint8_t> out) {
+    std::size_t i = 0;
+    while (i < out.size()) {
+        const std::uint64_t pos = offset + i;
+        std::uint64_t z = seed * 0x9e3779b97f4a7c15ull + pos / 8 + 0x632be59bd9b4e019ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        for (std::uint64_t k = pos % 8; k < 8 && i < out.size(); ++k, ++i)
+            out[i] = static_cast<std::uint8_t>(z >> (8 * k));
+    }
+}
+
+class Sha256 {
+  public:
+    Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+    ~Sha256() { EVP_MD_CTX_free(ctx_); }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    void update(ByteSpan d) {
+        if (!d.empty()) EVP_DigestUpdate(ctx_, d.data(), d.size());
+    }
+    std::string hex() {
+        std::array<std::uint8_t, 32> out{};
+        unsigned len = 0;
+        EVP_DigestFinal_ex(ctx_, out.data(), &len);
+        static const char* k = "0123456789abcdef";
+        std::string s;
+        for (auto b : out) {
+            s += k[b >> 4];
+            s += k[b & 15];
+        }
+        return s;
+    }
+
+  private:
+    EVP_MD_CTX* ctx_;
+};
+
+// --- certificates: two names, each from its own CA ---
+struct Site {
+    std::string name;
+    tls::pki::SelfSignedPki pki;
+    std::vector<std::uint8_t> leaf_der;
+};
+struct Pki {
+    std::vector<Site> sites;
+    tls::pki::CredentialSelector creds;
+};
+Pki& pki() {
+    static Pki* p = [] {
+        auto* out = new Pki();
+        for (const char* name : {"a.l45.test", "b.l45.test"}) {
+            tls::pki::SelfSignedOptions o;
+            o.names = {name};
+            auto gen = tls::pki::generate_self_signed(o);
+            EXPECT_TRUE(gen.has_value());
+            auto cred = tls::pki::Credential::from_pem(gen->chain_pem, gen->key_pem);
+            EXPECT_TRUE(cred.has_value());
+            const ByteSpan der = cred->chain.der(0);
+            out->sites.push_back(Site{name, *gen, {der.begin(), der.end()}});
+            out->creds.add(std::move(*cred));
+        }
+        return out;
+    }();
+    return *p;
+}
+
+tls::CryptoEngine& client_engine() {
+    static auto e = tls::CryptoEngine::create();
+    return **e;
+}
+
+// --- host A's applications ---
+
+// One TLS client: streams `to_send` pattern bytes, hashes what comes back,
+// sends close_notify after its last byte (when close_after_send), and closes
+// TCP once the server's close_notify arrived.
+struct TlsClient {
+    tcp::ConnId id{};
+    std::size_t site = 0;
+    std::unique_ptr<tls::pki::CertificateVerifier> verifier;
+    std::unique_ptr<SeededRandom> rng;
+    std::unique_ptr<tls::Connection> tls;
+    std::uint64_t seed = 0;
+    std::uint64_t to_send = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    bool close_after_send = true;
+    bool hold_reading = false;  // after our close_notify: a slow reader
+    bool connected = false;
+    bool close_sent = false;
+    bool fin_sent = false;
+    bool closed = false;
+    tcp::CloseReason reason = tcp::CloseReason::kNormal;
+    std::optional<tls::TlsError> error;
+    std::string text;  // the first 4 KiB received, for small responses
+    Sha256 sent_hash, received_hash;
+    std::string sent_digest, received_digest;
+};
+
+// One plain HTTP client for port 80.
+struct HttpClient {
+    tcp::ConnId id{};
+    std::string request;
+    std::size_t sent = 0;
+    std::string response;
+    bool connected = false;
+    bool closed = false;
+    bool fin_sent = false;
+};
+
+class HostA final : public tcp::TcpHandler {
+  public:
+    tcp::TcpStack* stack = nullptr;
+    std::vector<std::unique_ptr<TlsClient>> clients;
+    std::vector<std::unique_ptr<HttpClient>> http;
+    std::uint64_t backend_bytes = 0;
+    std::uint64_t backend_accepted = 0;
+    std::vector<tcp::ConnId> echo_ids;
+    std::uint64_t respond_len = 0;  // the responder backend (kResponderPort)
+    std::uint64_t respond_seed = 0;
+    std::uint64_t progress = 0;
+    std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(16 * 1024);
+
+    TlsClient& add_client(Instant now, std::size_t site, std::uint64_t to_send, std::uint64_t seed,
+                          std::optional<std::size_t> trust_site = {}) {
+        auto c = std::make_unique<TlsClient>();
+        c->site = site;
+        c->seed = seed;
+        c->to_send = to_send;
+        auto v = tls::pki::CertificateVerifier::from_ca_pem(
+            pki().sites[trust_site.value_or(site)].pki.ca_cert_pem);
+        EXPECT_TRUE(v.has_value());
+        c->verifier = std::make_unique<tls::pki::CertificateVerifier>(std::move(*v));
+        c->rng = std::make_unique<SeededRandom>(seed * 31 + 7);
+        tls::Config cfg;
+        cfg.role = tls::Role::client;
+        cfg.server_name = pki().sites[site].name;
+        cfg.verifier = c->verifier.get();
+        cfg.random = c->rng.get();
+        auto conn = tls::Connection::create(cfg, client_engine());
+        EXPECT_TRUE(conn.has_value());
+        c->tls = std::move(*conn);
+        auto id = stack->connect(now, kAddrB, 443);
+        EXPECT_TRUE(id.has_value());
+        c->id = *id;
+        roles[id->index] = {*id, Role::tls, clients.size()};
+        clients.push_back(std::move(c));
+        return *clients.back();
+    }
+
+    HttpClient& add_http(Instant now, std::string request, std::uint16_t port = 80) {
+        auto h = std::make_unique<HttpClient>();
+        h->request = std::move(request);
+        auto id = stack->connect(now, kAddrB, port);
+        EXPECT_TRUE(id.has_value());
+        h->id = *id;
+        roles[id->index] = {*id, Role::http, http.size()};
+        http.push_back(std::move(h));
+        return *http.back();
+    }
+
+    void on_accept(tcp::ConnId id, std::uint16_t port) override {
+        ++backend_accepted;
+        if (port == kResponderPort) {
+            roles[id.index] = {id, Role::respond, 0};
+            respond_sent[id.index] = 0;
+            return;
+        }
+        roles[id.index] = {id, Role::echo, 0};
+        echo_ids.push_back(id);
+    }
+    void on_connected(tcp::ConnId id) override {
+        auto* r = role(id);
+        if (r == nullptr) return;
+        if (r->role == Role::tls) {
+            clients[r->index]->connected = true;
+            pump_tls(*clients[r->index]);
+        } else if (r->role == Role::http) {
+            http[r->index]->connected = true;
+            pump_http(*http[r->index]);
+        }
+    }
+    void on_readable(tcp::ConnId id) override { dispatch(id); }
+    void on_writable(tcp::ConnId id) override { dispatch(id); }
+    void on_closed(tcp::ConnId id, tcp::CloseReason reason) override {
+        auto* r = role(id);
+        if (r == nullptr) return;
+        if (r->role == Role::tls) {
+            TlsClient& c = *clients[r->index];
+            pump_tls(c);  // whatever is still readable
+            c.closed = true;
+            c.reason = reason;
+            c.sent_digest = c.sent_hash.hex();
+            c.received_digest = c.received_hash.hex();
+        } else if (r->role == Role::http) {
+            pump_http(*http[r->index]);
+            http[r->index]->closed = true;
+        }
+        roles.erase(id.index);
+    }
+
+    void service() {
+        for (auto& c : clients)
+            if (c->connected && !c->closed) pump_tls(*c);
+    }
+
+  private:
+    enum class Role { tls, http, echo, respond };
+    struct RoleEntry {
+        tcp::ConnId id;
+        Role role;
+        std::size_t index;
+    };
+    std::map<std::uint32_t, RoleEntry> roles;
+
+    RoleEntry* role(tcp::ConnId id) {
+        auto it = roles.find(id.index);
+        return it == roles.end() || !(it->second.id == id) ? nullptr : &it->second;
+    }
+    void dispatch(tcp::ConnId id) {
+        auto* r = role(id);
+        if (r == nullptr) return;
+        switch (r->role) {
+            case Role::tls:
+                return pump_tls(*clients[r->index]);
+            case Role::http:
+                return pump_http(*http[r->index]);
+            case Role::echo:
+                return echo(id);
+            case Role::respond:
+                return respond(id);
+        }
+    }
+
+    // An HTTP/1.0-style backend: reads the request until the client's FIN,
+    // then sends respond_len pattern bytes and closes.
+    void respond(tcp::ConnId id) {
+        for (ByteSpan d = stack->peek(id); !d.empty(); d = stack->peek(id)) {
+            backend_bytes += d.size();
+            stack->consume(id, static_cast<std::uint32_t>(d.size()));
+        }
+        const tcp::Connection* c = stack->find(id);
+        if (c == nullptr || !c->recv_finished()) return;
+        std::uint64_t& sent = respond_sent[id.index];
+        while (sent < respond_len) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), respond_len - sent));
+            fill_pattern(respond_seed, sent, std::span(buf.data(), want));
+            const std::uint32_t n = stack->send(id, ByteSpan(buf.data(), want));
+            sent += n;
+            progress += n;
+            if (n < want) return;  // on_writable resumes
+        }
+        stack->close(id);
+    }
+    std::map<std::uint32_t, std::uint64_t> respond_sent;
+
+    // The backend: RFC 862 echo, FIN after the client's FIN.
+    void echo(tcp::ConnId id) {
+        for (ByteSpan d = stack->peek(id); !d.empty(); d = stack->peek(id)) {
+            const std::uint32_t n = stack->send(id, d);
+            stack->consume(id, n);
+            backend_bytes += n;
+            progress += n;
+            if (n < d.size()) return;
+        }
+        const tcp::Connection* c = stack->find(id);
+        if (c != nullptr && c->recv_finished()) stack->close(id);
+    }
+
+    void pump_tls(TlsClient& c) {
+        if (!c.connected || c.closed) return;
+        for (int round = 0; round < 64; ++round) {
+            bool moved = false;
+            const bool reading = !(c.hold_reading && c.close_sent);
+            for (ByteSpan in = stack->peek(c.id); reading && !in.empty(); in = stack->peek(c.id)) {
+                if (c.error || c.tls->peer_closed()) {
+                    stack->consume(c.id, static_cast<std::uint32_t>(in.size()));
+                    continue;
+                }
+                auto r = c.tls->receive(in);
+                if (!r) {
+                    c.error = r.error();  // the rest is dropped above, so close() is a FIN
+                    continue;
+                }
+                if (*r == 0) break;
+                stack->consume(c.id, static_cast<std::uint32_t>(*r));
+                moved = true;
+            }
+            while (c.tls->readable() != 0) {
+                const std::size_t n = c.tls->read(MutableByteSpan(buf));
+                c.received_hash.update(ByteSpan(buf.data(), n));
+                if (c.text.size() < 4096)
+                    c.text.append(reinterpret_cast<const char*>(buf.data()),
+                                  std::min<std::size_t>(n, 4096 - c.text.size()));
+                c.received += n;
+                progress += n;
+                moved = true;
+            }
+            // §6.1: answer the server's close_notify with ours (what
+            // browsers and curl do), and write nothing more.
+            if (c.tls->peer_closed() && !c.error && !c.close_sent) {
+                ASSERT_TRUE(c.tls->close().has_value());
+                c.close_sent = true;
+                moved = true;
+            }
+            if (c.tls->handshake_complete() && !c.error && !c.close_sent) {
+                while (c.sent < c.to_send && c.tls->pending_output().size() < 64 * 1024) {
+                    const std::size_t want = static_cast<std::size_t>(
+                        std::min<std::uint64_t>(buf.size(), c.to_send - c.sent));
+                    fill_pattern(c.seed, c.sent, std::span(buf.data(), want));
+                    auto w = c.tls->write(ByteSpan(buf.data(), want));
+                    if (!w || *w == 0) break;
+                    c.sent_hash.update(ByteSpan(buf.data(), *w));
+                    c.sent += *w;
+                    progress += *w;
+                    moved = true;
+                }
+                if (c.sent == c.to_send && c.close_after_send) {
+                    ASSERT_TRUE(c.tls->close().has_value());
+                    c.close_sent = true;
+                    moved = true;
+                }
+            }
+            const ByteSpan out = c.tls->pending_output();
+            if (!out.empty() && !c.fin_sent) {
+                const std::uint32_t n = stack->send(c.id, out);
+                c.tls->consume_output(n);
+                if (n != 0) moved = true;
+            }
+            // Done when the server closed (or failed) and our output is out.
+            if (!c.fin_sent && (c.tls->peer_closed() || c.error) &&
+                c.tls->pending_output().empty()) {
+                stack->close(c.id);
+                c.fin_sent = true;
+            }
+            if (!moved) break;
+        }
+    }
+
+    void pump_http(HttpClient& h) {
+        if (!h.connected || h.closed) return;
+        if (h.sent < h.request.size()) {
+            h.sent += stack->send(
+                h.id, ByteSpan(reinterpret_cast<const std::uint8_t*>(h.request.data() + h.sent),
+                               h.request.size() - h.sent));
+        }
+        for (ByteSpan d = stack->peek(h.id); !d.empty(); d = stack->peek(h.id)) {
+            h.response.append(reinterpret_cast<const char*>(d.data()), d.size());
+            stack->consume(h.id, static_cast<std::uint32_t>(d.size()));
+        }
+        const tcp::Connection* c = stack->find(h.id);
+        if (c != nullptr && c->recv_finished() && !h.fin_sent) {
+            stack->close(h.id);
+            h.fin_sent = true;
+        }
+    }
+};
+
+// --- the two hosts and the loop ---
+
+struct Host {
+    std::unique_ptr<net::Interface> ifc;
+    std::unique_ptr<tcp::InterfaceAdapter> adapter;
+    std::unique_ptr<SeededRandom> random;
+    std::unique_ptr<tcp::TcpStack> stack;
+};
+
+Host make_host(drivers::Port& port, std::uint8_t n, tcp::TcpHandler& handler,
+               std::uint32_t max_connections) {
+    Host h;
+    net::InterfaceConfig c;
+    c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, n}};
+    c.ip = net::Ipv4Addr::from_octets(198, 18, 0, n);
+    c.prefix_len = 24;
+    h.ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
+    h.adapter = std::make_unique<tcp::InterfaceAdapter>(*h.ifc);
+    h.random = std::make_unique<SeededRandom>(1000 + n);
+    tcp::TcpStackConfig tc;
+    tc.local_addr = c.ip;
+    tc.max_connections = max_connections;
+    tc.tcp.msl = 1s;  // short TIME-WAIT in simulated time
+    h.stack = std::make_unique<tcp::TcpStack>(tc, *h.adapter, port.mempool(), *h.random, handler);
+    h.adapter->attach(*h.stack);
+    return h;
+}
+
+struct ProxySetup {
+    drivers::FaultConfig fault{};
+    std::uint32_t max_sessions = 64;
+    std::vector<std::uint16_t> backend_ports = {kBackendPort};
+    std::vector<std::uint16_t> listening = {kBackendPort};  // on host A
+};
+
+class Bench {
+  public:
+    explicit Bench(const ProxySetup& setup) {
+        drivers::WireConfig wc;
+        wc.a_to_b = setup.fault;
+        wc.b_to_a = setup.fault;
+        wc.seed = 5;
+        wc.ring_size = 4096;
+        wc.port.num_mbufs = 32767;
+        auto w = drivers::RingWire::create(wc);
+        EXPECT_TRUE(w) << w.error();
+        wire = std::move(*w);
+
+        options.credentials = &pki().creds;
+        options.random = &proxy_random;
+        options.max_sessions = setup.max_sessions;
+        options.max_http_connections = 16;
+        for (auto p : setup.backend_ports)
+            options.backends.push_back({kAddrA, p});
+        auto p = Proxy::create(options, kMaxConnections);
+        EXPECT_TRUE(p) << p.error();
+        proxy = std::move(*p);
+
+        a = make_host(wire->a(), 1, app, kMaxConnections);
+        b = make_host(wire->b(), 2, *proxy, kMaxConnections);
+        app.stack = a.stack.get();
+        a.ifc->start(clock.now());
+        b.ifc->start(clock.now());
+        for (auto port : setup.listening)
+            EXPECT_TRUE(a.stack->listen(port, 256));
+        auto started = proxy->start(*b.stack, clock.now());
+        EXPECT_TRUE(started) << started.error();
+    }
+    ~Bench() {
+        a.adapter->detach();
+        b.adapter->detach();
+    }
+
+    // One round: the proxy's deadlines, both stacks, the wire, the clients.
+    bool step() {
+        clock.advance(idle ? kIdleStep : kStep);
+        const Instant now = clock.now();
+        proxy->poll(now);
+        std::size_t frames = apps::service_once(wire->a(), 0, *a.ifc, now, a.stack.get());
+        wire->pump(now);
+        frames += apps::service_once(wire->b(), 0, *b.ifc, now, b.stack.get());
+        wire->pump(now);
+        app.service();
+        idle = frames == 0;
+        return frames != 0;
+    }
+    // Runs until `done` or `limit` of simulated time without progress.
+    bool run_until(const std::function<bool()>& done, Duration limit = 20s) {
+        Instant last = clock.now();
+        std::uint64_t last_progress = app.progress;
+        const auto wall_start = std::chrono::steady_clock::now();
+        while (!done()) {
+            step();
+            if (app.progress != last_progress) {
+                last_progress = app.progress;
+                last = clock.now();
+            } else if (clock.now() - last > limit) {
+                dump();
+                return false;
+            }
+            if (std::chrono::steady_clock::now() - wall_start > 150s) return false;
+        }
+        return true;
+    }
+    // What a stalled run looked like, for the failure message.
+    void dump() const {
+        for (std::size_t i = 0; i < app.clients.size(); ++i) {
+            const auto& c = *app.clients[i];
+            const tcp::Connection* tc = a.stack->find(c.id);
+            std::printf(
+                "[offload] client %zu: sent %llu/%llu received %llu hs %d closed %d "
+                "close_sent %d peer_closed %d tcp %s\n",
+                i, static_cast<unsigned long long>(c.sent),
+                static_cast<unsigned long long>(c.to_send),
+                static_cast<unsigned long long>(c.received), c.tls->handshake_complete(), c.closed,
+                c.close_sent, c.tls->peer_closed(), tc ? tcp::to_string(tc->state()) : "gone");
+        }
+        auto tcp_line = [](const char* what, const tcp::Connection* tc) {
+            if (tc == nullptr) return;
+            std::printf(
+                "[offload]   %s %s snd_wnd %u rcv_wnd %u unsent %u flight %u rx %u rto %lld ms\n",
+                what, tcp::to_string(tc->state()), tc->snd_wnd(), tc->rcv_wnd(), tc->unsent_len(),
+                tc->flight_len(), tc->recv_available(),
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(tc->rto()).count()));
+        };
+        for (const auto* h : {&a, &b}) {
+            const auto& k = h->stack->counters();
+            std::printf(
+                "[offload]   %s tcp: rtx %llu rto %llu ooo_q %llu ooo_drop %llu rxq_full %llu "
+                "alloc_fail %llu bad_cksum %llu oow %llu probes %llu wire_ring_full %llu\n",
+                h == &a ? "A" : "B", (unsigned long long)k.retransmits,
+                (unsigned long long)k.rto_timeouts, (unsigned long long)k.ooo_queued,
+                (unsigned long long)k.ooo_dropped, (unsigned long long)k.rx_queue_full,
+                (unsigned long long)k.mbuf_alloc_failed, (unsigned long long)k.bad_checksum,
+                (unsigned long long)k.out_of_window, (unsigned long long)k.window_probes,
+                (unsigned long long)wire->counters().rx_ring_full);
+            std::printf(
+                "[offload]   %s paws %llu ack_range %llu chal %llu chal_supp %llu missing_ts "
+                "%llu\n",
+                h == &a ? "A" : "B", (unsigned long long)k.paws_rejected,
+                (unsigned long long)k.ack_out_of_range, (unsigned long long)k.challenge_acks,
+                (unsigned long long)k.challenge_acks_suppressed,
+                (unsigned long long)k.missing_timestamp);
+        }
+        for (std::uint32_t i = 0; i < proxy->num_sessions(); ++i) {
+            const auto& s = proxy->session(i);
+            if (s.phase() == offload::TlsSession::Phase::idle) continue;
+            std::printf("[offload]   session %u phase %d tls_out %zu readable %zu\n", i,
+                        static_cast<int>(s.phase()), s.tls().pending_output().size(),
+                        s.tls().readable());
+            tcp_line("B client leg", b.stack->find(s.client().id));
+            tcp_line("B backend leg", b.stack->find(s.backend().id));
+            if (auto* tc = b.stack->find(s.backend().id))
+                std::printf("[offload]     B backend rcv_nxt %u snd_una %u snd_nxt %u\n",
+                            tc->rcv_nxt().value(), tc->snd_una().value(), tc->snd_nxt().value());
+        }
+        for (const auto& id : app.echo_ids)
+            if (auto* tc = a.stack->find(id))
+                std::printf("[offload]     A echo rcv_nxt %u snd_una %u snd_nxt %u\n",
+                            tc->rcv_nxt().value(), tc->snd_una().value(), tc->snd_nxt().value());
+        for (const auto& c : app.clients)
+            tcp_line("A client", a.stack->find(c->id));
+        for (const auto& id : app.echo_ids)
+            tcp_line("A echo", a.stack->find(id));
+        proxy->counters().for_each([](std::string_view name, std::uint64_t v) {
+            if (v != 0)
+                std::printf("[offload]   %.*s %llu\n", static_cast<int>(name.size()), name.data(),
+                            static_cast<unsigned long long>(v));
+        });
+    }
+    void run_for(Duration d) {
+        const Instant end = clock.now() + d;
+        while (clock.now() < end)
+            step();
+    }
+    bool all_closed() const {
+        for (auto& c : app.clients)
+            if (!c->closed) return false;
+        for (auto& h : app.http)
+            if (!h->closed) return false;
+        return true;
+    }
+
+    static constexpr std::uint32_t kMaxConnections = 512;
+    ManualClock clock;
+    std::unique_ptr<drivers::RingWire> wire;
+    SeededRandom proxy_random{77};
+    ProxyOptions options;
+    std::unique_ptr<Proxy> proxy;
+    HostA app;
+    Host a, b;
+    bool idle = false;
+};
+
+// An echoed transfer arrived whole and the close went the documented way:
+// the proxy's close_notify (after the backend's FIN), then TCP closed.
+void expect_clean_echo(const TlsClient& c) {
+    EXPECT_FALSE(c.error) << tls::alert_name(c.error->alert);
+    EXPECT_TRUE(c.closed);
+    EXPECT_EQ(c.reason, tcp::CloseReason::kNormal) << tcp::to_string(c.reason);
+    EXPECT_EQ(c.sent, c.to_send);
+    EXPECT_EQ(c.received, c.to_send);
+    EXPECT_EQ(c.received_digest, c.sent_digest);
+    EXPECT_TRUE(c.tls->peer_closed()) << "no close_notify from the proxy";
+}
+
+TEST(OffloadProxy, LargeEchoThroughTlsIntegrity) {
+    Bench t(ProxySetup{});
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_BYTES", 8ull << 20);
+    TlsClient& c = t.app.add_client(t.clock.now(), 0, len, 1);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(c);
+    EXPECT_EQ(c.tls->negotiated().peer_certificates.at(0), pki().sites[0].leaf_der);
+    EXPECT_EQ(t.app.backend_bytes, len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.connections_accepted, 1u);
+    EXPECT_EQ(k.handshakes_ok, 1u);
+    EXPECT_EQ(k.handshakes_failed, 0u);
+    EXPECT_EQ(k.bytes_in, len);
+    EXPECT_EQ(k.bytes_out, len);
+    EXPECT_GT(k.tls_bytes_in, len);  // records carry headers and tags
+    EXPECT_GT(k.tls_bytes_out, len);
+    EXPECT_EQ(k.close_notify_received, 1u);
+    EXPECT_EQ(k.close_notify_sent, 1u);
+    EXPECT_EQ(k.client_truncated, 0u);
+    EXPECT_EQ(k.backend_connected, 1u);
+    EXPECT_EQ(k.connections_active, 0u);
+    EXPECT_TRUE(t.proxy->drained());
+}
+
+TEST(OffloadProxy, SniChoosesTheCertificate) {
+    Bench t(ProxySetup{});
+    TlsClient& a = t.app.add_client(t.clock.now(), 0, 1000, 2);
+    TlsClient& b = t.app.add_client(t.clock.now(), 1, 1000, 3);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(a);
+    expect_clean_echo(b);
+    // Each verified its chain against its own CA for its own name; and the
+    // leaf is the one configured for that name (not the default).
+    EXPECT_EQ(a.tls->negotiated().peer_certificates.at(0), pki().sites[0].leaf_der);
+    EXPECT_EQ(b.tls->negotiated().peer_certificates.at(0), pki().sites[1].leaf_der);
+    EXPECT_NE(pki().sites[0].leaf_der, pki().sites[1].leaf_der);
+    EXPECT_EQ(t.proxy->counters().handshakes_ok, 2u);
+}
+
+TEST(OffloadProxy, BackendDownGives502ThenServesAgain) {
+    ProxySetup s;
+    s.listening = {};  // the backend is down: its port answers SYNs with RST
+    Bench t(s);
+    TlsClient& c1 = t.app.add_client(t.clock.now(), 0, 100, 4);
+    c1.close_after_send = false;  // a client that waits for the response
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_FALSE(c1.error);
+    EXPECT_EQ(c1.reason, tcp::CloseReason::kNormal);
+    EXPECT_TRUE(c1.tls->peer_closed()) << "502 must end with close_notify";
+    EXPECT_EQ(c1.text.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0), 0u) << c1.text;
+    EXPECT_EQ(c1.text, t.options.no_backend_response);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.backend_refused, 1u);
+    EXPECT_EQ(k.backend_marked_down, 1u);
+    EXPECT_EQ(k.backend_unavailable, 1u);
+
+    // The backend comes back, but stays marked down for the interval: the
+    // next client gets the 502 without a new SYN to it.
+    ASSERT_TRUE(t.a.stack->listen(kBackendPort, 64));
+    TlsClient& c2 = t.app.add_client(t.clock.now(), 0, 100, 5);
+    c2.close_after_send = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_EQ(c2.text, t.options.no_backend_response);
+    EXPECT_EQ(k.backend_connects, 1u);
+    EXPECT_EQ(k.backend_unavailable, 2u);
+
+    // After the interval it is tried again and works; l45 kept serving.
+    t.run_for(t.options.backend_down_interval);
+    TlsClient& c3 = t.app.add_client(t.clock.now(), 0, 50000, 6);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(c3);
+    EXPECT_EQ(k.backend_connects, 2u);
+    EXPECT_EQ(k.backend_connected, 1u);
+    EXPECT_EQ(k.handshakes_ok, 3u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, RefusingBackendIsSkippedRoundRobin) {
+    ProxySetup s;
+    s.backend_ports = {kBackendPort2, kBackendPort};  // 8081 is down
+    s.listening = {kBackendPort};
+    Bench t(s);
+    TlsClient& c1 = t.app.add_client(t.clock.now(), 0, 20000, 7);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(c1);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.backend_refused, 1u);  // 8081 first, then 8080
+    EXPECT_EQ(k.backend_connects, 2u);
+    EXPECT_FALSE(t.proxy->backends().up(0, t.clock.now()));
+    EXPECT_TRUE(t.proxy->backends().up(1, t.clock.now()));
+    // Three more: 8081 is skipped while down, so one SYN each.
+    for (std::uint64_t i = 0; i < 3; ++i)
+        t.app.add_client(t.clock.now(), 0, 3000, 8 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(k.backend_connects, 5u);
+    EXPECT_EQ(k.backend_refused, 1u);
+    EXPECT_EQ(t.app.backend_accepted, 4u);
+}
+
+// The client half-closes first (request, close_notify), so the proxy FINs
+// the backend, which then streams its response and FINs: the backend leg
+// ends (both FINs) while response bytes still wait for the client's window.
+TEST(OffloadProxy, ResponseAfterClientCloseNotifyArrivesWhole) {
+    ProxySetup s;
+    s.backend_ports = {kResponderPort};
+    s.listening = {kResponderPort};
+    Bench t(s);
+    // More than the client's and the proxy's buffers hold while the client
+    // does not read (TCP windows 256 KiB each way, TLS output high water),
+    // less than those plus the backend leg's receive window.
+    t.app.respond_len = 800 * 1024;
+    t.app.respond_seed = 99;
+    TlsClient& c = t.app.add_client(t.clock.now(), 1, 3000, 11);
+    c.hold_reading = true;
+    t.run_for(1500ms);                                 // less than TIME-WAIT (2 MSL = 2 s here)
+    EXPECT_EQ(t.proxy->counters().backend_tails, 1u);  // the case this test is about happened
+    c.hold_reading = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    Sha256 want;
+    std::vector<std::uint8_t> chunk(64 * 1024);
+    for (std::uint64_t off = 0; off < t.app.respond_len; off += chunk.size()) {
+        const std::size_t n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(chunk.size(), t.app.respond_len - off));
+        fill_pattern(t.app.respond_seed, off, std::span(chunk.data(), n));
+        want.update(ByteSpan(chunk.data(), n));
+    }
+    EXPECT_FALSE(c.error);
+    EXPECT_EQ(c.reason, tcp::CloseReason::kNormal);
+    EXPECT_EQ(c.received, t.app.respond_len);
+    EXPECT_EQ(c.received_digest, want.hex());
+    EXPECT_TRUE(c.tls->peer_closed());
+    EXPECT_EQ(t.app.backend_bytes, 3000u);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.backend_tail_lost, 0u);
+    EXPECT_EQ(k.close_notify_received, 1u);
+    EXPECT_EQ(k.close_notify_sent, 1u);
+    EXPECT_EQ(k.bytes_out, t.app.respond_len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// Same, but the client stalls past the backend leg's TIME-WAIT: the bytes
+// still in it are gone with the slot. The client must then see a reset,
+// never a close_notify after a cut response.
+TEST(OffloadProxy, LostBackendTailResetsTheClient) {
+    ProxySetup s;
+    s.backend_ports = {kResponderPort};
+    s.listening = {kResponderPort};
+    Bench t(s);
+    t.app.respond_len = 800 * 1024;
+    t.app.respond_seed = 98;
+    TlsClient& c = t.app.add_client(t.clock.now(), 1, 3000, 12);
+    c.hold_reading = true;
+    t.run_for(3s);
+    EXPECT_EQ(t.proxy->counters().backend_tails, 1u);
+    c.hold_reading = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_EQ(t.proxy->counters().backend_tail_lost, 1u);
+    EXPECT_EQ(c.reason, tcp::CloseReason::kReset);
+    EXPECT_FALSE(c.tls->peer_closed()) << "close_notify after a truncated response";
+    EXPECT_LT(c.received, t.app.respond_len);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, ClientRejectingTheCertificateFailsOnlyItsHandshake) {
+    ProxySetup s;
+    Bench t(s);
+    // Asks for a.l45.test but trusts only b's CA: unknown_ca from the client.
+    TlsClient& bad = t.app.add_client(t.clock.now(), 0, 100, 13, 1);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    ASSERT_TRUE(bad.error.has_value());
+    EXPECT_EQ(bad.error->alert, tls::Alert::unknown_ca);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.handshakes_failed, 1u);
+    EXPECT_EQ(k.alerts_received, 1u);
+    EXPECT_EQ(k.backend_connects, 0u);  // no backend for a failed handshake
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+    // The next client is served (the session went back to the pool).
+    TlsClient& good = t.app.add_client(t.clock.now(), 0, 5000, 14);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(good);
+}
+
+TEST(OffloadProxy, SilentClientIsResetAtTheHandshakeTimeout) {
+    Bench t(ProxySetup{});
+    HttpClient& silent = t.app.add_http(t.clock.now(), "", 443);  // TCP only, no ClientHello
+    t.run_for(t.options.handshake_timeout - 1s);
+    EXPECT_FALSE(silent.closed);
+    EXPECT_EQ(t.proxy->sessions_in_use(), 1u);
+    t.run_for(2s);
+    EXPECT_TRUE(silent.closed);
+    EXPECT_EQ(t.proxy->counters().handshake_timeouts, 1u);
+    EXPECT_EQ(t.proxy->counters().handshakes_failed, 1u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, HttpRedirectOnPort80) {
+    Bench t(ProxySetup{});
+    HttpClient& ok = t.app.add_http(
+        t.clock.now(),
+        "GET /some/path?q=1 HTTP/1.1\r\nHost: www.l45.test:80\r\nAccept: */*\r\n\r\n");
+    HttpClient& bad = t.app.add_http(t.clock.now(), "GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n");
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_EQ(ok.response,
+              "HTTP/1.1 301 Moved Permanently\r\n"
+              "Location: https://www.l45.test/some/path?q=1\r\n"
+              "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(bad.response.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << bad.response;
+    EXPECT_EQ(t.proxy->counters().redirects, 1u);
+    EXPECT_EQ(t.proxy->counters().http_bad_requests, 1u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->http_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, FiftyConcurrentConnections) {
+    Bench t(ProxySetup{});
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_CONN_BYTES", 64 * 1024);
+    for (std::uint64_t i = 0; i < 50; ++i)
+        t.app.add_client(t.clock.now(), i % 2, len + i * 1000, 100 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(t.proxy->counters().handshakes_ok, 50u);
+    EXPECT_EQ(t.proxy->counters().sessions_exhausted, 0u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+TEST(OffloadProxy, SessionsExhaustedResetsTheExtraClient) {
+    ProxySetup s;
+    s.max_sessions = 2;
+    Bench t(s);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+        TlsClient& c = t.app.add_client(t.clock.now(), 0, 1000, 200 + i);
+        c.close_after_send = false;  // hold the session open
+    }
+    ASSERT_TRUE(t.run_until([&] { return t.app.clients[2]->closed; }));
+    EXPECT_EQ(t.app.clients[2]->reason, tcp::CloseReason::kReset);
+    EXPECT_EQ(t.proxy->counters().sessions_exhausted, 1u);
+    EXPECT_EQ(t.proxy->sessions_in_use(), 2u);
+    // The two sessions still work.
+    ASSERT_TRUE(t.run_until(
+        [&] { return t.app.clients[0]->received == 1000 && t.app.clients[1]->received == 1000; }));
+}
+
+TEST(OffloadProxy, OnePercentLossKeepsIntegrity) {
+    ProxySetup s;
+    s.fault.drop_rate = 0.01;
+    Bench t(s);
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_LOSS_BYTES", 2ull << 20);
+    for (std::uint64_t i = 0; i < 4; ++i)
+        t.app.add_client(t.clock.now(), i % 2, len, 300 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }, 60s));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_GT(t.wire->a_to_b()->counters().dropped + t.wire->b_to_a()->counters().dropped, 0u);
+    EXPECT_EQ(t.proxy->counters().handshakes_ok, 4u);
+}
+
+TEST(OffloadProxy, GracefulShutdownSendsCloseNotify) {
+    Bench t(ProxySetup{});
+    for (std::uint64_t i = 0; i < 3; ++i) {
+        TlsClient& c = t.app.add_client(t.clock.now(), 0, 1ull << 40, 400 + i);  // "forever"
+        c.close_after_send = false;
+    }
+    ASSERT_TRUE(t.run_until([&] {
+        for (auto& c : t.app.clients)
+            if (c->received < 100000) return false;
+        return true;
+    }));
+    t.proxy->shutdown(t.clock.now());
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed() && t.proxy->drained(); }));
+    for (auto& c : t.app.clients) {
+        EXPECT_FALSE(c->error);
+        EXPECT_TRUE(c->tls->peer_closed()) << "no close_notify";
+        EXPECT_EQ(c->reason, tcp::CloseReason::kNormal) << tcp::to_string(c->reason);
+    }
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.close_notify_sent, 3u);
+    EXPECT_EQ(k.linger_timeouts, 0u);
+    // No new client is taken after shutdown: the port is closed (RST).
+    TlsClient& late = t.app.add_client(t.clock.now(), 0, 10, 500);
+    ASSERT_TRUE(t.run_until([&] { return late.closed; }));
+    EXPECT_EQ(late.reason, tcp::CloseReason::kRefused);
+}
+
+}  // namespace
+}  // namespace l45
