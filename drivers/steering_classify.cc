@@ -1,12 +1,13 @@
 #include "drivers/steering_classify.h"
 
-#include <rte_thash.h>
+#include <rte_byteorder.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 
 #include "drivers/port.h"
+#include "stack/net/rss.h"
 
 namespace l45::drivers {
 namespace {
@@ -20,15 +21,10 @@ constexpr std::uint16_t kIpv4OffsetMask = 0x1fff;
 
 std::uint32_t toeplitz_ipv4_l4(std::span<const std::uint8_t> key, std::uint32_t src,
                                std::uint32_t dst, std::uint16_t sport, std::uint16_t dport) {
-    assert(key.size() >= kMinRssKeyLen);
-    // rte_softrss reads the key as 32-bit words: give it an aligned copy of
-    // the 16 bytes it reads.
-    alignas(4) std::uint8_t k[kMinRssKeyLen];
-    std::memcpy(k, key.data(), kMinRssKeyLen);
-    // rte_ipv4_tuple's layout in host order: src, dst, then sport:dport as
-    // one word (sport in the high half).
-    std::uint32_t tuple[3] = {src, dst, (std::uint32_t{sport} << 16) | dport};
-    return rte_softrss(tuple, 3, k);
+    const auto input =
+        net::rss_ipv4_l4_input(net::Ipv4Addr::from_be(rte_cpu_to_be_32(src)),
+                               net::Ipv4Addr::from_be(rte_cpu_to_be_32(dst)), sport, dport);
+    return net::toeplitz_hash(key, input);
 }
 
 Result<SoftwareClassifier, std::string> SoftwareClassifier::create(const SteeringConfig& config) {

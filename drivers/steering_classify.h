@@ -37,9 +37,8 @@
 namespace l45::drivers {
 
 // The Toeplitz hash of an IPv4 4-tuple (all host byte order), as a NIC
-// computes it for RTE_ETH_RSS_NONFRAG_IPV4_TCP: input src, dst, sport, dport.
-// `key` holds at least kMinRssKeyLen bytes. Kept to this one function (over
-// DPDK's rte_softrss) so a shared software Toeplitz helper can replace it.
+// computes it for RTE_ETH_RSS_NONFRAG_IPV4_TCP: net::toeplitz_hash (the one
+// software Toeplitz in l45) over src, dst, sport, dport.
 [[nodiscard]] std::uint32_t toeplitz_ipv4_l4(std::span<const std::uint8_t> key, std::uint32_t src,
                                              std::uint32_t dst, std::uint16_t sport,
                                              std::uint16_t dport);

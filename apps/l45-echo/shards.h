@@ -29,6 +29,7 @@ struct ShardedEchoConfig {
     std::uint16_t num_shards = 2;  // queues; at most rte_lcore_count()
     net::InterfaceConfig iface;    // mac is filled in from the port
     tcp::TcpStackConfig tcp;
+    ServerConfig servers;            // every shard serves the same
     std::optional<ClientPlan> plan;  // runs on shard 0
 };
 

@@ -28,47 +28,17 @@ ECHO = os.path.join(BUILD, "apps", "l45-echo")
 RUN = l45_harness.Run("l45-echo-test.")
 TMP = RUN.tmp
 procs = RUN.procs
-namespaces = RUN.namespaces
 report = RUN.report
-
-
+attach = l45_harness.attach
+in_ns = l45_harness.in_ns
 
 
 def start_echo(iface, log_name, extra=()):
-    log = open(os.path.join(TMP, log_name), "w+")
-    p = subprocess.Popen([ECHO, "--no-pci", "--vdev", f"net_tap0,iface={iface}", "--",
-                          "--ip", "198.18.0.2/24", "--stats-interval", "0", *extra],
-                         stdout=log, stderr=subprocess.STDOUT)
-    procs.append(p)
-    for _ in range(100):
-        log.seek(0)
-        if "l45-echo: up" in log.read():
-            return p, log
-        if p.poll() is not None:
-            break
-        time.sleep(0.1)
-    log.seek(0)
-    raise RuntimeError(f"l45-echo did not come up:\n{log.read()}")
+    return RUN.start_echo(ECHO, iface, log_name, extra=extra)
 
 
 def new_ns():
-    ns = f"l45-echo-{os.getpid()}-{len(namespaces)}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    namespaces.append(ns)
-    return ns
-
-
-def attach(ns, iface):
-    # Only now that the port has started may its interface move.
-    subprocess.run(["ip", "link", "set", iface, "netns", ns], check=True)
-    subprocess.run(["ip", "-n", ns, "addr", "add", "198.18.0.1/24", "dev", iface], check=True)
-    subprocess.run(["ip", "-n", ns, "link", "set", iface, "up"], check=True)
-    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-
-
-def in_ns(ns, cmd, **kw):
-    return subprocess.run(["timeout", "120", "ip", "netns", "exec", ns, "sh", "-c", cmd],
-                          capture_output=True, **kw)
+    return RUN.new_ns("l45-echo")
 
 
 def main():
@@ -115,9 +85,8 @@ def main():
     elapsed = time.time() - t0
     report("tcp-short-connections", r.returncode == 0 and "bad 0" in r.stdout,
            f"{n_short} in {elapsed:.1f} s; {r.stdout.strip()} {r.stderr.strip()[-300:]}")
-    r = in_ns(ns, "ss -Htan state established state syn-sent state fin-wait-1 "
-                  "state fin-wait-2 state close-wait state last-ack state closing", text=True)
-    report("kernel-no-open-state", r.returncode == 0 and r.stdout.strip() == "", r.stdout[-300:])
+    left = l45_harness.open_tcp_states(ns)
+    report("kernel-no-open-state", left == "", left[-300:])
 
     server.send_signal(signal.SIGINT)
     server.wait(timeout=10)
