@@ -149,6 +149,7 @@ void Connection::reset_to_closed() {
     rx_.clear();
     ooo_.clear();
     tcb_ = Tcb{};
+    sb_.clear();
     tcb_.rto = cfg_.rto_initial;
     newreno_ = NewReno{};
     cubic_ = Cubic{};
@@ -573,12 +574,9 @@ bool Connection::process_ack(Instant now, const TcpRepr& seg) {
         return false;
     }
     const std::uint32_t new_wnd = static_cast<std::uint32_t>(seg.window) << t.snd_wscale;
-    if (t.sack_enabled && seg.options.num_sack_blocks > 0) {
-        // Recorded for RFC 6675 recovery (not used yet).
-        t.num_peer_sack = seg.options.num_sack_blocks;
-        t.peer_sack = seg.options.sack_blocks;
-    }
-    if (t.snd_una < seg.ack) {
+    if (t.sack_enabled) {
+        process_ack_sack(now, seg, new_wnd);
+    } else if (t.snd_una < seg.ack) {
         on_new_ack(now, seg, seq_dist(t.snd_una, seg.ack));
     } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.syn() && !seg.fin() &&
                new_wnd == t.snd_wnd && t.snd_max > t.snd_una) {
@@ -643,7 +641,26 @@ void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked
     t.snd_una = ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     const std::uint32_t mss = t.cc.mss;
-    if (t.in_recovery) {
+    if (t.sack_enabled) {
+        // RFC 6675: the scoreboard already moved HighACK (process_ack_sack).
+        if (sb_.in_recovery()) {
+            const bool after_rto = sb_.after_rto();
+            if (sb_.maybe_exit_recovery()) {
+                // §5 (A): RecoveryPoint acknowledged. cwnd is ssthresh since
+                // the entry (§5 step 4.2), or grew by slow start after an RTO.
+                t.dup_acks = 0;
+                cc_algo_->on_recovery_exit(t.cc, now);
+            } else if (after_rto) {
+                // §5.1: after an RTO the window grows by slow start while the
+                // holes are repaired; in fast recovery it stays at ssthresh
+                // and pipe paces the sending (§5 step C).
+                cc_algo_->on_ack(t.cc, now, acked_len, t.srtt);
+            }
+        } else {
+            t.dup_acks = 0;
+            cc_algo_->on_ack(t.cc, now, acked_len, t.srtt);
+        }
+    } else if (t.in_recovery) {
         if (ack >= t.recover) {
             // RFC 6582 §3.2 step 3, full acknowledgment: deflate.
             t.cc.cwnd = std::min(t.cc.ssthresh, std::max(flight_len(), mss) + mss);
@@ -680,7 +697,6 @@ void Connection::on_dup_ack(Instant now) {
     const std::uint32_t mss = t.cc.mss;
     if (t.in_recovery) {
         t.cc.cwnd += mss;  // RFC 5681 §3.2 step 4: inflate
-        if (t.sack_enabled) (void)retransmit_sack_hole(now);
         return;
     }
     // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers more than
@@ -698,42 +714,94 @@ void Connection::on_dup_ack(Instant now) {
     }
 }
 
-bool Connection::retransmit_sack_hole(Instant now) {
+void Connection::process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t new_wnd) {
     auto& t = tcb_;
-    // Only blocks inside what is outstanding count (RFC 2018 §4; D-SACKs
-    // and stale blocks are ignored).
-    SackBlock blocks[kMaxSackBlocks];
-    std::uint8_t n = 0;
-    SeqNum highest = t.snd_una;
-    for (std::uint8_t i = 0; i < t.num_peer_sack && i < kMaxSackBlocks; ++i) {
-        const SackBlock& b = t.peer_sack[i];
-        if (b.left < t.snd_una || b.right > t.snd_max || !(b.left < b.right)) continue;
-        blocks[n++] = b;
-        highest = seq_max(highest, b.right);
-    }
-    SeqNum h = seq_max(t.rtx_next, t.snd_una);
-    for (std::size_t guard = 0; guard < 2 * kMaxSackBlocks + 1; ++guard) {
-        if (h >= highest) return false;
-        bool inside = false;
-        for (std::uint8_t i = 0; i < n; ++i) {
-            if (blocks[i].left <= h && h < blocks[i].right) {
-                h = blocks[i].right;
-                inside = true;
-            }
-        }
-        if (inside) continue;
-        SeqNum end = highest;
-        for (std::uint8_t i = 0; i < n; ++i)
-            if (blocks[i].left > h && blocks[i].left < end) end = blocks[i].left;
-        const std::int64_t used =
-            send_at(now, h, std::min<std::uint32_t>(t.cc.mss, seq_dist(h, end)), false);
-        if (used <= 0) return false;
+    const SeqNum old_una = t.snd_una;
+    const bool advanced = old_una < seg.ack;
+    // §5: "Upon the receipt of any ACK containing SACK information, the
+    // scoreboard MUST be updated via the Update() routine" (and HighACK
+    // moves with every cumulative ACK).
+    const std::uint64_t lost_before = sb_.lost_retransmissions();
+    const std::uint32_t newly_sacked = sb_.update(
+        advanced ? seg.ack : old_una, t.snd_max,
+        std::span<const SackBlock>(seg.options.sack_blocks.data(), seg.options.num_sack_blocks),
+        t.cc.mss);
+    env_.counters->lost_retransmits += sb_.lost_retransmissions() - lost_before;
+    if (advanced) on_new_ack(now, seg, seq_dist(old_una, seg.ack));  // DupAcks = 0
+    if (sb_.in_recovery() || !(t.snd_max > t.snd_una)) return;
+    // §2 duplicate acknowledgment: no data, no SYN/FIN, and new SACK
+    // information (regardless of a cumulative advance, §5). An ACK without
+    // any SACK block still counts the RFC 5681 way, so that a peer which
+    // negotiated SACK but never sends blocks still gets fast retransmit.
+    const bool pure = seg.payload_len == 0 && !seg.syn() && !seg.fin();
+    const bool classic = !advanced && seg.options.num_sack_blocks == 0 && new_wnd == t.snd_wnd;
+    if (pure && (newly_sacked > 0 || classic)) ++t.dup_acks;
+    // §5 steps 1-2: DupThresh duplicates, or IsLost(HighACK + 1).
+    if (t.dup_acks >= Scoreboard::kDupThresh || sb_.is_lost(t.snd_una)) enter_sack_recovery(now);
+}
+
+void Connection::enter_sack_recovery(Instant now) {
+    auto& t = tcb_;
+    ++env_.counters->fast_retransmits;
+    sb_.sent_new_data(t.snd_max);
+    // (4.1) RecoveryPoint = HighData.
+    sb_.enter_recovery();
+    // (4.2) ssthresh from the algorithm (FlightSize / 2 for NewReno, beta
+    // * cwnd for CUBIC), then cwnd = ssthresh.
+    cc_algo_->on_loss(t.cc, now, flight_len());
+    t.cc.cwnd = t.cc.ssthresh;
+    t.rtt_timing = false;  // Karn
+    // (4.3) Retransmit the segment at HighACK + 1 (up to the first SACKed
+    // block); HighRxt and RescueRxt cover it.
+    const std::uint32_t len = sb_.retransmit_len(t.snd_una, effective_mss());
+    const std::int64_t used = send_at(now, t.snd_una, len, t.snd_max > data_end());
+    if (used > 0) {
         ++env_.counters->retransmits;
-        ++env_.counters->sack_retransmits;
-        t.rtx_next = h + static_cast<std::uint32_t>(used);
-        return true;
+        sb_.on_retransmit(Scoreboard::Rule::kNone, t.snd_una,
+                          std::min(len, static_cast<std::uint32_t>(used)));
     }
-    return false;
+    // (4.4)-(4.5): SetPipe and step C run in transmit().
+}
+
+bool Connection::transmit_sack_recovery(Instant now) {
+    auto& t = tcb_;
+    bool sent = false;
+    const std::uint32_t mss = effective_mss();
+    sb_.sent_new_data(t.snd_max);
+    for (int guard = 0; guard < 4096; ++guard) {
+        // (C) cwnd - pipe >= 1 SMSS.
+        if (t.cc.cwnd < sb_.pipe() + mss) break;
+        // NextSeg rule 2 needs to know whether new data may go: a full
+        // segment (or the tail of the queue, or the FIN) inside the peer's
+        // window. Nagle and SWS avoidance do not hold back recovery.
+        const std::uint32_t unsent = unsent_len();
+        const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
+        const SeqNum wnd_right = t.snd_una + t.snd_wnd;
+        const std::uint32_t room = wnd_right > t.snd_nxt ? seq_dist(t.snd_nxt, wnd_right) : 0;
+        const std::uint32_t new_len = std::min({unsent, room, mss});
+        const bool new_ok =
+            (new_len > 0 && (new_len == mss || new_len == unsent)) || (unsent == 0 && fin_pending);
+        const Scoreboard::Next next = sb_.next_seg(new_ok, mss);
+        if (next.rule == Scoreboard::Rule::kNone) break;
+        if (next.rule == Scoreboard::Rule::kNewData) {
+            const std::int64_t used = send_at(now, t.snd_nxt, new_len, fin_pending);
+            if (used <= 0) break;
+            t.snd_nxt += static_cast<std::uint32_t>(used);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            sb_.sent_new_data(t.snd_max);  // (C.3)
+        } else {
+            // A FIN goes with a retransmission only if it was sent before.
+            const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
+            if (used <= 0) break;
+            ++env_.counters->retransmits;
+            ++env_.counters->sack_retransmits;
+            sb_.on_retransmit(next.rule, next.seq,
+                              std::min(next.len, static_cast<std::uint32_t>(used)));  // (C.2)
+        }
+        arm_rtx(now);
+        sent = true;
+    }
+    return sent;
 }
 
 // §3.10.7.4 "seventh, process the segment text".
@@ -1011,7 +1079,9 @@ void Connection::transmit(Instant now) {
             break;
     }
     bool sent = false;
-    if (can_send_data(t.state)) {
+    if (can_send_data(t.state) && t.sack_enabled && sb_.in_recovery()) {
+        sent = transmit_sack_recovery(now);
+    } else if (can_send_data(t.state)) {
         for (int guard = 0; guard < 4096; ++guard) {
             const std::uint32_t mss = effective_mss();
             const std::uint32_t flight = flight_len();
@@ -1116,10 +1186,19 @@ void Connection::on_rtx_timeout(Instant now) {
         t.dup_acks = 0;
         t.recover = t.snd_max;
     }
-    // RFC 6298 §5.5: back off; §5.4: retransmit the earliest segment (we go
-    // back to SND.UNA and resend from there as the window allows).
+    // RFC 6298 §5.5: back off.
     t.rto = std::min(t.rto * 2, cfg_.rto_max);
     t.rtt_timing = false;  // Karn
+    if (!handshake && t.sack_enabled && can_send_data(t.state)) {
+        // RFC 6675 §5.1: keep the SACK information; every unSACKed byte up
+        // to HighData is lost and none counts as retransmitted. transmit()
+        // resends the holes from SND.UNA in slow start, skipping SACKed data.
+        sb_.update(t.snd_una, t.snd_max, {}, t.cc.mss);
+        sb_.on_rto();
+        return;
+    }
+    // §5.4: retransmit the earliest segment (go back to SND.UNA and resend
+    // from there as the window allows).
     t.snd_nxt = t.snd_una;
 }
 

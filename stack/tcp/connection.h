@@ -65,6 +65,7 @@
 #include "stack/tcp/congestion.h"
 #include "stack/tcp/header.h"
 #include "stack/tcp/isn.h"
+#include "stack/tcp/scoreboard.h"
 #include "stack/tcp/seq.h"
 
 namespace l45::tcp {
@@ -126,7 +127,9 @@ struct TcpConfig {
     std::uint32_t snd_buf_len = 256 * 1024;
     std::uint32_t rx_queue_slots = 512;  // mbufs held in the receive queue
     std::uint32_t tx_queue_slots = 512;
-    std::uint32_t ooo_slots = 16;  // at most OooQueue::kMaxSlots
+    // Segments held above a hole (at most OooQueue::kMaxSlots, 24 bytes of
+    // slot each): enough for a 256 KiB window of 1460-byte segments.
+    std::uint32_t ooo_slots = 256;
     bool window_scaling = true;
     bool sack = true;
     bool timestamps = true;
@@ -168,7 +171,8 @@ struct TcpCounters {
     std::uint64_t retransmits = 0;
     std::uint64_t rto_timeouts = 0;
     std::uint64_t fast_retransmits = 0;
-    std::uint64_t sack_retransmits = 0;
+    std::uint64_t sack_retransmits = 0;  // RFC 6675 NextSeg retransmissions
+    std::uint64_t lost_retransmits = 0;  // retransmissions detected lost by SACK
     std::uint64_t ooo_queued = 0;
     std::uint64_t ooo_dropped = 0;
     std::uint64_t rx_queue_full = 0;
@@ -312,7 +316,10 @@ class Connection {
     [[nodiscard]] const CcState& cc() const { return tcb_.cc; }
     [[nodiscard]] Duration rto() const { return tcb_.rto; }
     [[nodiscard]] Duration srtt() const { return tcb_.srtt; }
-    [[nodiscard]] bool in_recovery() const { return tcb_.in_recovery; }
+    // Fast recovery (RFC 6582 or RFC 6675) or, with SACK, the recovery
+    // that follows a retransmission timeout (RFC 6675 §5.1).
+    [[nodiscard]] bool in_recovery() const { return tcb_.in_recovery || sb_.in_recovery(); }
+    [[nodiscard]] const Scoreboard& scoreboard() const { return sb_; }
     [[nodiscard]] std::uint32_t ooo_entries() const { return ooo_.num_entries(); }
     [[nodiscard]] std::uint32_t unsent_len() const;
     [[nodiscard]] std::uint32_t flight_len() const { return seq_dist(tcb_.snd_una, tcb_.snd_nxt); }
@@ -341,13 +348,16 @@ class Connection {
     void enter_time_wait(Instant now);
     void enter_closed(CloseReason reason);
     void on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len);
+    // RFC 5681 §3.2 + RFC 6582, for peers without SACK.
     void on_dup_ack(Instant now);
+    // RFC 6675 §5: the scoreboard update and loss detection of one ACK.
+    void process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t new_wnd);
+    // §5 step 4: enter loss recovery and retransmit SND.UNA's segment.
+    void enter_sack_recovery(Instant now);
+    // §5 step C: send while cwnd - pipe >= 1 SMSS, as NextSeg() says.
+    bool transmit_sack_recovery(Instant now);
     // Window update after the application took data (§3.8.6.2.2).
     void after_consume();
-    // During recovery with SACK: resend the first hole the peer's SACK
-    // blocks reveal above rtx_next (RFC 6675 NextSeg rule 1, without the
-    // pipe estimate). False when there is none.
-    bool retransmit_sack_hole(Instant now);
 
     // Output.
     void transmit(Instant now);
@@ -422,8 +432,6 @@ class Connection {
         Instant ts_recent_age{};
         std::uint32_t ts_offset = 0;
         SeqNum last_ack_sent;
-        std::uint8_t num_peer_sack = 0;
-        std::array<SackBlock, kMaxSackBlocks> peer_sack{};
 
         // RTT and retransmission (RFC 6298).
         Duration srtt{0};
@@ -446,14 +454,17 @@ class Connection {
         bool ack_now = false;
         std::uint32_t unacked_segs = 0;
 
-        // Loss recovery (RFC 5681 §3.2, RFC 6582).
+        // Loss recovery: DupAcks and the congestion state for both kinds;
+        // in_recovery/recover/rtx_next for RFC 6582 NewReno (no SACK). With
+        // SACK the scoreboard (sb_) holds the recovery state (RFC 6675).
         CcState cc;
         std::uint32_t dup_acks = 0;
         bool in_recovery = false;
         SeqNum recover;
-        SeqNum rtx_next;  // SACK-assisted recovery: holes below this were resent
+        SeqNum rtx_next;  // NewReno: SND.UNA's segment was resent up to here
     };
     Tcb tcb_;
+    Scoreboard sb_;
     NewReno newreno_;
     Cubic cubic_;
     CongestionControl* cc_algo_ = &newreno_;
