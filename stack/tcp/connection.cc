@@ -56,6 +56,8 @@ namespace {
 constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
 // RFC 6298 §2: G, the clock granularity (TSval ticks are 1 ms).
 constexpr Duration kClockGranularity = 1ms;
+// RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK.
+constexpr Duration kWorstCaseDelAck = 200ms;
 
 [[nodiscard]] bool synchronized(State s) {
     return s != State::kClosed && s != State::kListen && s != State::kSynSent;
@@ -685,6 +687,10 @@ void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked
     }
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart.
     t.rtx_deadline = t.snd_max > t.snd_una ? now + t.rto : kNever;
+    // RFC 8985 §7.2: re-arm the probe timer from this ACK; the episode of
+    // a probe ends once the ACK covers it.
+    t.tlp_deadline = kNever;
+    if (t.tlp_outstanding && ack >= t.tlp_end_seq) t.tlp_outstanding = false;
     if (t.want_writable && data_acked > 0 && send_space() > 0) {
         t.want_writable = false;
         t.events |= event::kWritable;
@@ -727,6 +733,7 @@ void Connection::process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t
         std::span<const SackBlock>(seg.options.sack_blocks.data(), seg.options.num_sack_blocks),
         t.cc.mss);
     env_.counters->lost_retransmits += sb_.lost_retransmissions() - lost_before;
+    if (newly_sacked > 0) t.tlp_deadline = kNever;                   // re-armed in transmit()
     if (advanced) on_new_ack(now, seg, seq_dist(old_una, seg.ack));  // DupAcks = 0
     if (sb_.in_recovery() || !(t.snd_max > t.snd_una)) return;
     // §2 duplicate acknowledgment: no data, no SYN/FIN, and new SACK
@@ -737,15 +744,27 @@ void Connection::process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t
     const bool classic = !advanced && seg.options.num_sack_blocks == 0 && new_wnd == t.snd_wnd;
     if (pure && (newly_sacked > 0 || classic)) ++t.dup_acks;
     // §5 steps 1-2: DupThresh duplicates, or IsLost(HighACK + 1).
-    if (t.dup_acks >= Scoreboard::kDupThresh || sb_.is_lost(t.snd_una)) enter_sack_recovery(now);
+    if (t.dup_acks >= Scoreboard::kDupThresh || sb_.is_lost(t.snd_una)) {
+        enter_sack_recovery(now);
+    } else if (t.tlp_outstanding && sb_.is_sacked(t.tlp_end_seq - 1)) {
+        // The tail loss probe arrived but what was sent a PTO or more
+        // before it did not: RFC 8985 (RACK, §6.2) deems that lost, as the
+        // reordering window is far shorter than a PTO. Without this a
+        // window of two or three segments with two losses waits for the
+        // RTO even though the probe did its job.
+        enter_sack_recovery(now, /*probe_arrived=*/true);
+    }
 }
 
-void Connection::enter_sack_recovery(Instant now) {
+void Connection::enter_sack_recovery(Instant now, bool probe_arrived) {
     auto& t = tcb_;
     ++env_.counters->fast_retransmits;
+    t.tlp_deadline = kNever;
+    t.tlp_outstanding = false;
     sb_.sent_new_data(t.snd_max);
     // (4.1) RecoveryPoint = HighData.
     sb_.enter_recovery();
+    if (probe_arrived) sb_.mark_stalled_lost();
     // (4.2) ssthresh from the algorithm (FlightSize / 2 for NewReno, beta
     // * cwnd for CUBIC), then cwnd = ssthresh.
     cc_algo_->on_loss(t.cc, now, flight_len());
@@ -905,7 +924,8 @@ void Connection::enter_time_wait(Instant now) {
     auto& t = tcb_;
     t.state = State::kTimeWait;
     t.state_deadline = now + 2 * cfg_.msl;
-    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline = kNever;
+    t.rtx_deadline = t.tlp_deadline = t.persist_deadline = t.keepalive_deadline =
+        t.delack_deadline = kNever;
     t.events |= event::kClosed;  // the application is done with it
     tx_.clear();
 }
@@ -915,8 +935,8 @@ void Connection::enter_closed(CloseReason reason) {
     t.state = State::kClosed;
     t.close_reason = reason;
     t.events |= event::kClosed;
-    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline =
-        t.state_deadline = kNever;
+    t.rtx_deadline = t.tlp_deadline = t.persist_deadline = t.keepalive_deadline =
+        t.delack_deadline = t.state_deadline = kNever;
     t.ack_now = false;
     tx_.clear();
     ooo_.clear();
@@ -1085,12 +1105,22 @@ void Connection::transmit(Instant now) {
         for (int guard = 0; guard < 4096; ++guard) {
             const std::uint32_t mss = effective_mss();
             const std::uint32_t flight = flight_len();
-            // RFC 3042 limited transmit: the first two duplicate ACKs each
-            // let one new segment go beyond cwnd.
-            const std::uint32_t limited =
-                !t.in_recovery && t.dup_acks > 0 && t.dup_acks < 3 ? t.dup_acks * mss : 0;
-            const std::uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd + limited);
-            const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
+            std::uint32_t cwnd_room;
+            if (t.sack_enabled && t.dup_acks > 0) {
+                // RFC 6675 §5 step 3: limited transmit governed by pipe
+                // (SACKed segments have left the network).
+                sb_.sent_new_data(t.snd_max);
+                const std::uint32_t pipe = sb_.pipe();
+                cwnd_room = t.cc.cwnd > pipe ? t.cc.cwnd - pipe : 0;
+            } else {
+                // RFC 3042 limited transmit: the first two duplicate ACKs
+                // each let one new segment go beyond cwnd.
+                const std::uint32_t limited =
+                    !t.in_recovery && t.dup_acks > 0 && t.dup_acks < 3 ? t.dup_acks * mss : 0;
+                cwnd_room = t.cc.cwnd + limited > flight ? t.cc.cwnd + limited - flight : 0;
+            }
+            const std::uint32_t rwnd_room = t.snd_wnd > flight ? t.snd_wnd - flight : 0;
+            const std::uint32_t usable = std::min(cwnd_room, rwnd_room);
             const std::uint32_t unsent = unsent_len();
             const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
             if (unsent == 0 && !fin_pending) break;
@@ -1135,6 +1165,92 @@ void Connection::transmit(Instant now) {
         }
     }
     if (!sent && t.ack_now) send_ack_now(now);
+    schedule_tlp(now);
+}
+
+Duration Connection::pto() const {
+    const auto& t = tcb_;
+    // RFC 8985 §7.2: PTO = 2 * SRTT, plus the peer's worst-case delayed ACK
+    // when a single segment is in flight; 1 s without an RTT sample; never
+    // beyond the RTO. The floor keeps reordering on sub-millisecond paths
+    // (and the timer granularity of a busy loop) from firing probes.
+    Duration pto = t.have_rtt ? 2 * t.srtt : Duration(1s);
+    if (flight_len() <= effective_mss()) pto += kWorstCaseDelAck;
+    pto = std::max(pto, cfg_.tlp_min);
+    return std::min(pto, t.rto);
+}
+
+void Connection::schedule_tlp(Instant now) {
+    auto& t = tcb_;
+    // §7.2: only with SACK, one probe per episode, and with data
+    // outstanding; re-armed after every ACK that moves SND.UNA or SACKs new
+    // data. During SACK recovery the same timer watches for a stall.
+    if (!cfg_.tail_loss_probe || !t.sack_enabled || !can_send_data(t.state) || t.in_recovery ||
+        (t.tlp_outstanding && !sb_.in_recovery()) || !(t.snd_max > t.snd_una) ||
+        t.tlp_deadline != kNever)
+        return;
+    const Instant at = now + pto();
+    if (at < t.rtx_deadline) t.tlp_deadline = at;
+}
+
+void Connection::on_tlp_timeout(Instant now) {
+    auto& t = tcb_;
+    t.tlp_deadline = kNever;
+    if (!t.sack_enabled || !can_send_data(t.state) || t.in_recovery || !(t.snd_max > t.snd_una))
+        return;
+    if (sb_.in_recovery()) {
+        // No ACK for a PTO during recovery. With a window of a few
+        // segments, RFC 6675 alone deadlocks here: a hole needs DupThresh
+        // segments SACKed above it to count as lost, a lost retransmission
+        // needs as much new data SACKed after it, and cwnd - pipe stays
+        // below one SMSS, so nothing is sent and only the RTO (200 ms or
+        // more, hundreds of RTTs) ends it. RFC 8985 RACK declares such
+        // segments lost once a reordering window has passed: do the same,
+        // then send per NextSeg, and at least one segment (a probe).
+        ++env_.counters->recovery_stalls;
+        sb_.mark_stalled_lost();
+        if (!transmit_sack_recovery(now)) {
+            const std::uint32_t mss = effective_mss();
+            const Scoreboard::Next next = sb_.next_seg(false, mss);
+            if (next.rule != Scoreboard::Rule::kNone && next.rule != Scoreboard::Rule::kNewData) {
+                const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
+                if (used > 0) {
+                    ++env_.counters->retransmits;
+                    ++env_.counters->sack_retransmits;
+                    sb_.on_retransmit(next.rule, next.seq,
+                                      std::min(next.len, static_cast<std::uint32_t>(used)));
+                }
+            }
+        }
+        return;
+    }
+    if (t.tlp_outstanding) return;
+    // §7.3: send one new segment if the window allows; otherwise resend
+    // the last segment sent. Either draws an ACK whose SACK blocks start
+    // recovery (RFC 6675) instead of waiting for the RTO.
+    const std::uint32_t mss = effective_mss();
+    const std::uint32_t unsent = unsent_len();
+    const SeqNum wnd_right = t.snd_una + t.snd_wnd;
+    const std::uint32_t room = wnd_right > t.snd_nxt ? seq_dist(t.snd_nxt, wnd_right) : 0;
+    const std::uint32_t new_len = std::min({unsent, room, mss});
+    const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
+    std::int64_t used = -1;
+    if (new_len > 0 || (unsent == 0 && fin_pending)) {
+        used = send_at(now, t.snd_nxt, new_len, fin_pending);
+        if (used > 0) {
+            t.snd_nxt += static_cast<std::uint32_t>(used);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+        }
+    } else {
+        const SeqNum seq = seq_dist(t.snd_una, t.snd_max) > mss ? t.snd_max - mss : t.snd_una;
+        used = send_at(now, seq, seq_dist(seq, t.snd_max), t.snd_max > data_end());
+        if (used > 0) ++env_.counters->retransmits;
+    }
+    if (used <= 0) return;
+    ++env_.counters->tlp_probes;
+    t.tlp_outstanding = true;
+    t.tlp_end_seq = t.snd_max;
+    t.rtx_deadline = now + t.rto;  // §7.3: the RTO follows the probe
 }
 
 // ---------------------------------------------------------------------------
@@ -1143,6 +1259,7 @@ void Connection::transmit(Instant now) {
 void Connection::poll(Instant now) {
     auto& t = tcb_;
     if (t.rtx_deadline <= now) on_rtx_timeout(now);
+    if (t.tlp_deadline <= now) on_tlp_timeout(now);
     if (t.persist_deadline <= now) on_persist_timeout(now);
     if (t.delack_deadline <= now) {
         t.delack_deadline = kNever;
@@ -1161,13 +1278,15 @@ void Connection::poll(Instant now) {
 
 Instant Connection::poll_at() const {
     const auto& t = tcb_;
-    return std::min({t.rtx_deadline, t.persist_deadline, t.delack_deadline, t.keepalive_deadline,
-                     t.state_deadline});
+    return std::min({t.rtx_deadline, t.tlp_deadline, t.persist_deadline, t.delack_deadline,
+                     t.keepalive_deadline, t.state_deadline});
 }
 
 void Connection::on_rtx_timeout(Instant now) {
     auto& t = tcb_;
     t.rtx_deadline = kNever;
+    t.tlp_deadline = kNever;
+    t.tlp_outstanding = false;
     if (t.snd_max == t.snd_una) return;  // nothing outstanding
     ++t.retries;
     const bool handshake = t.state == State::kSynSent || t.state == State::kSynReceived;

@@ -142,6 +142,8 @@ struct TcpConfig {
     Duration rto_max = 60s;                      // RFC 6298 §2.5
     std::uint32_t max_retransmissions = 15;      // RFC 9293 §3.8.3 R2
     std::uint32_t max_syn_retransmissions = 6;
+    bool tail_loss_probe = true;       // RFC 8985 §7 TLP (with SACK only)
+    Duration tlp_min = 10ms;           // PTO floor (Linux uses the same)
     Duration msl = 30s;                // TIME_WAIT lasts 2*MSL (RFC 9293 §3.4.2)
     Duration fin_wait2_timeout = 60s;  // only once the application closed
     bool keepalive = false;            // RFC 9293 §3.8.4: off by default
@@ -173,6 +175,8 @@ struct TcpCounters {
     std::uint64_t fast_retransmits = 0;
     std::uint64_t sack_retransmits = 0;  // RFC 6675 NextSeg retransmissions
     std::uint64_t lost_retransmits = 0;  // retransmissions detected lost by SACK
+    std::uint64_t tlp_probes = 0;        // RFC 8985 tail loss probes sent
+    std::uint64_t recovery_stalls = 0;   // SACK recovery without an ACK for a PTO
     std::uint64_t ooo_queued = 0;
     std::uint64_t ooo_dropped = 0;
     std::uint64_t rx_queue_full = 0;
@@ -353,7 +357,9 @@ class Connection {
     // RFC 6675 §5: the scoreboard update and loss detection of one ACK.
     void process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t new_wnd);
     // §5 step 4: enter loss recovery and retransmit SND.UNA's segment.
-    void enter_sack_recovery(Instant now);
+    // `probe_arrived`: a tail loss probe was SACKed, so everything unSACKed
+    // below it is lost (see process_ack_sack).
+    void enter_sack_recovery(Instant now, bool probe_arrived = false);
     // §5 step C: send while cwnd - pipe >= 1 SMSS, as NextSeg() says.
     bool transmit_sack_recovery(Instant now);
     // Window update after the application took data (§3.8.6.2.2).
@@ -386,6 +392,10 @@ class Connection {
 
     // Timers (RFC 9293 §3.10.8).
     void on_rtx_timeout(Instant now);
+    // RFC 8985 §7 tail loss probe.
+    [[nodiscard]] Duration pto() const;
+    void schedule_tlp(Instant now);
+    void on_tlp_timeout(Instant now);
     void on_persist_timeout(Instant now);
     void on_keepalive_timeout(Instant now);
 
@@ -443,6 +453,9 @@ class Connection {
         Instant rtt_start{};
         std::uint32_t retries = 0;
         Instant rtx_deadline = kNever;
+        Instant tlp_deadline = kNever;
+        bool tlp_outstanding = false;  // RFC 8985 TLP.end_seq is valid
+        SeqNum tlp_end_seq;
         Instant persist_deadline = kNever;
         std::uint32_t persist_backoff = 0;
         Instant delack_deadline = kNever;

@@ -132,6 +132,20 @@ void Scoreboard::recompute_lost_end() {
         }
     }
     if (in_recovery_ && after_rto_) lost_end_ = seq_max(lost_end_, recovery_point_);
+    if (in_recovery_ && stalled_) lost_end_ = seq_max(lost_end_, stalled_lost_end_);
+}
+
+void Scoreboard::mark_stalled_lost() {
+    if (!in_recovery_) return;
+    stalled_ = true;
+    stalled_lost_end_ = seq_max(high_sacked(), high_ack_);
+    for (std::uint32_t i = 0; i < num_rxt_; ++i) {
+        if (!rxt_[i].lost) {
+            rxt_[i].lost = true;
+            ++lost_retransmissions_;
+        }
+    }
+    recompute_lost_end();
 }
 
 void Scoreboard::detect_lost_retransmissions(std::uint32_t smss) {
@@ -309,6 +323,7 @@ void Scoreboard::on_retransmit(Rule rule, SeqNum seq, std::uint32_t len) {
 void Scoreboard::enter_recovery() {
     in_recovery_ = true;
     after_rto_ = false;
+    stalled_ = false;
     recovery_point_ = high_data_;
     high_rxt_ = high_ack_;
     rescue_valid_ = false;
@@ -318,6 +333,7 @@ void Scoreboard::enter_recovery() {
 void Scoreboard::on_rto() {
     in_recovery_ = true;
     after_rto_ = true;
+    stalled_ = false;
     recovery_point_ = high_data_;
     // Everything outstanding is lost and nothing counts as retransmitted;
     // the SACKed ranges stay, so they are not sent again.
@@ -331,6 +347,7 @@ bool Scoreboard::maybe_exit_recovery() {
     if (!in_recovery_ || high_ack_ < recovery_point_) return false;
     in_recovery_ = false;
     after_rto_ = false;
+    stalled_ = false;
     rescue_valid_ = false;
     num_rxt_ = 0;
     recompute_lost_end();

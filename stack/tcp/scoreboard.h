@@ -89,6 +89,11 @@ class Scoreboard {
     // outstanding byte counts as lost and not yet retransmitted; recovery
     // lasts until HighACK reaches the new RecoveryPoint (= HighData).
     void on_rto();
+    // Recovery stalled (no ACK for a PTO; see Connection::on_tlp_timeout):
+    // as RFC 8985 RACK would once its reordering window expired, every
+    // unSACKed byte below the highest SACKed one is lost (it was sent
+    // before data that arrived), and so is every tracked retransmission.
+    void mark_stalled_lost();
     // §5 step A: HighACK covers RecoveryPoint. Returns true when a recovery
     // (fast or after an RTO) ended by this call.
     bool maybe_exit_recovery();
@@ -146,6 +151,8 @@ class Scoreboard {
     bool started_ = false;  // high_ack_ set by a first update()
     bool in_recovery_ = false;
     bool after_rto_ = false;
+    bool stalled_ = false;  // mark_stalled_lost() in this recovery
+    SeqNum stalled_lost_end_;
     SeqNum recovery_point_;
     std::uint64_t lost_retransmissions_ = 0;
     std::uint32_t smss_ = 536;
