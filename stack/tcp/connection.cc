@@ -733,7 +733,10 @@ void Connection::process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t
         std::span<const SackBlock>(seg.options.sack_blocks.data(), seg.options.num_sack_blocks),
         t.cc.mss);
     env_.counters->lost_retransmits += sb_.lost_retransmissions() - lost_before;
-    if (newly_sacked > 0) t.tlp_deadline = kNever;                   // re-armed in transmit()
+    if (newly_sacked > 0 || advanced) {
+        t.tlp_deadline = kNever;  // re-armed in transmit()
+        t.stall_probes = 0;
+    }
     if (advanced) on_new_ack(now, seg, seq_dist(old_una, seg.ack));  // DupAcks = 0
     if (sb_.in_recovery() || !(t.snd_max > t.snd_una)) return;
     // §2 duplicate acknowledgment: no data, no SYN/FIN, and new SACK
@@ -1185,11 +1188,15 @@ void Connection::schedule_tlp(Instant now) {
     // §7.2: only with SACK, one probe per episode, and with data
     // outstanding; re-armed after every ACK that moves SND.UNA or SACKs new
     // data. During SACK recovery the same timer watches for a stall.
+    // Never once an RTO fired without an ACK since (retries > 0): a dead
+    // peer gets the RTO's exponential backoff, not a probe every PTO.
     if (!cfg_.tail_loss_probe || !t.sack_enabled || !can_send_data(t.state) || t.in_recovery ||
-        (t.tlp_outstanding && !sb_.in_recovery()) || !(t.snd_max > t.snd_una) ||
-        t.tlp_deadline != kNever)
+        t.retries > 0 || !(t.snd_max > t.snd_una) || t.tlp_deadline != kNever)
         return;
-    const Instant at = now + pto();
+    if (!sb_.in_recovery() && t.tlp_outstanding) return;
+    // In recovery the stall probe backs off (PTO, 2 PTO, 4 PTO...) until an
+    // ACK brings news, and stops where the RTO would fire anyway.
+    const Instant at = now + pto() * (1u << std::min<std::uint32_t>(t.stall_probes, 16));
     if (at < t.rtx_deadline) t.tlp_deadline = at;
 }
 
@@ -1208,49 +1215,59 @@ void Connection::on_tlp_timeout(Instant now) {
         // segments lost once a reordering window has passed: do the same,
         // then send per NextSeg, and at least one segment (a probe).
         ++env_.counters->recovery_stalls;
+        ++t.stall_probes;  // backs off until the next ACK brings news
         sb_.mark_stalled_lost();
-        if (!transmit_sack_recovery(now)) {
-            const std::uint32_t mss = effective_mss();
-            const Scoreboard::Next next = sb_.next_seg(false, mss);
-            if (next.rule != Scoreboard::Rule::kNone && next.rule != Scoreboard::Rule::kNewData) {
-                const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
-                if (used > 0) {
-                    ++env_.counters->retransmits;
-                    ++env_.counters->sack_retransmits;
-                    sb_.on_retransmit(next.rule, next.seq,
-                                      std::min(next.len, static_cast<std::uint32_t>(used)));
-                }
+        if (transmit_sack_recovery(now)) return;
+        const Scoreboard::Next next = sb_.next_seg(false, effective_mss());
+        if (next.rule != Scoreboard::Rule::kNone && next.rule != Scoreboard::Rule::kNewData) {
+            const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
+            if (used > 0) {
+                ++env_.counters->retransmits;
+                ++env_.counters->sack_retransmits;
+                sb_.on_retransmit(next.rule, next.seq,
+                                  std::min(next.len, static_cast<std::uint32_t>(used)));
             }
+            return;
         }
+        // Nothing below the highest SACK is left to resend: the loss is at
+        // the tail, as for a TLP.
+        (void)send_probe(now);
         return;
     }
     if (t.tlp_outstanding) return;
-    // §7.3: send one new segment if the window allows; otherwise resend
-    // the last segment sent. Either draws an ACK whose SACK blocks start
-    // recovery (RFC 6675) instead of waiting for the RTO.
+    if (send_probe(now) <= 0) return;
+    ++env_.counters->tlp_probes;
+    t.tlp_outstanding = true;
+    t.tlp_end_seq = t.snd_max;
+    t.rtx_deadline = now + t.rto;  // §7.3: the RTO follows the probe
+}
+
+std::int64_t Connection::send_probe(Instant now) {
+    auto& t = tcb_;
+    // RFC 8985 §7.3: one new segment if the window allows; otherwise the
+    // last segment sent (the highest one not SACKed). Either draws an ACK
+    // whose SACK blocks start or advance recovery (RFC 6675).
     const std::uint32_t mss = effective_mss();
     const std::uint32_t unsent = unsent_len();
     const SeqNum wnd_right = t.snd_una + t.snd_wnd;
     const std::uint32_t room = wnd_right > t.snd_nxt ? seq_dist(t.snd_nxt, wnd_right) : 0;
     const std::uint32_t new_len = std::min({unsent, room, mss});
     const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
-    std::int64_t used = -1;
     if (new_len > 0 || (unsent == 0 && fin_pending)) {
-        used = send_at(now, t.snd_nxt, new_len, fin_pending);
+        const std::int64_t used = send_at(now, t.snd_nxt, new_len, fin_pending);
         if (used > 0) {
             t.snd_nxt += static_cast<std::uint32_t>(used);
             t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            sb_.sent_new_data(t.snd_max);
         }
-    } else {
-        const SeqNum seq = seq_dist(t.snd_una, t.snd_max) > mss ? t.snd_max - mss : t.snd_una;
-        used = send_at(now, seq, seq_dist(seq, t.snd_max), t.snd_max > data_end());
-        if (used > 0) ++env_.counters->retransmits;
+        return used;
     }
-    if (used <= 0) return;
-    ++env_.counters->tlp_probes;
-    t.tlp_outstanding = true;
-    t.tlp_end_seq = t.snd_max;
-    t.rtx_deadline = now + t.rto;  // §7.3: the RTO follows the probe
+    sb_.sent_new_data(t.snd_max);
+    const SeqNum end = seq_max(sb_.highest_unsacked_end(), t.snd_una + 1);
+    const SeqNum seq = seq_dist(t.snd_una, end) > mss ? end - mss : t.snd_una;
+    const std::int64_t used = send_at(now, seq, seq_dist(seq, end), t.snd_max > data_end());
+    if (used > 0) ++env_.counters->retransmits;
+    return used;
 }
 
 // ---------------------------------------------------------------------------

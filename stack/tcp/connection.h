@@ -11,7 +11,11 @@
 //                  timestamps, RFC 2018 SACK options, RFC 1071 checksum with
 //                  the IPv4 pseudo-header.
 //   buffer.{h,cc}  mbuf-backed send/receive queues (zero copy on receive) and
-//                  the bounded out-of-order queue with RFC 2018 §4 block order.
+//                  the bounded out-of-order queue (256 segments by default:
+//                  a 256 KiB window) with RFC 2018 §4 block order.
+//   scoreboard.{h,cc} RFC 6675 SACK scoreboard: Update, IsLost, SetPipe,
+//                  NextSeg rules 1-4, HighRxt/RescueRxt/RecoveryPoint, §5.1;
+//                  plus lost-retransmission detection.
 //   congestion.{h,cc} RFC 5681 + RFC 3465 NewReno and RFC 9438 CUBIC (the
 //                  default) behind CongestionControl.
 //   isn.{h,cc}     RFC 6528 ISN with SipHash-2-4 keyed from l45::Random.
@@ -19,9 +23,10 @@
 //                  OPEN/SEND/RECEIVE/CLOSE/ABORT (§3.10.1-3.10.5), SEGMENT
 //                  ARRIVES in the RFC's order (§3.10.7), timeouts (§3.10.8);
 //                  RFC 5961 (challenge ACKs, ACK range check, rate limit),
-//                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 5681 §3.2 + RFC 6582
-//                  fast retransmit / NewReno, RFC 3042 limited transmit,
-//                  RFC 6928 IW10, RFC 9293
+//                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 6675 SACK loss
+//                  recovery (RFC 5681 §3.2 + RFC 6582 NewReno for peers
+//                  without SACK), RFC 8985 §7 tail loss probe, RFC 3042
+//                  limited transmit, RFC 6928 IW10, RFC 9293
 //                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
 //                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
@@ -32,10 +37,13 @@
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
 // Not done yet (next sessions):
-// - full SACK-based loss recovery (RFC 6675 scoreboard and pipe): today the
-//   peer's latest SACK blocks only pick which hole to resend on each
-//   duplicate ACK during NewReno-style recovery; RTO recovery ignores them;
-// - RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
+// - RFC 8985 RACK's time-based loss detection (per-segment send times):
+//   today a PTO without an ACK during recovery marks the holes below the
+//   highest SACK lost (a coarse RACK), and TLP's congestion response
+//   (§7.4) is not applied; D-SACK (RFC 2883) is neither sent nor used, so
+//   spurious retransmissions are never undone; PRR (RFC 6937): recovery
+//   sends per RFC 6675's cwnd - pipe;
+// - HyStart++ (RFC 9406), ECN;
 // - options in SYN cookies (a cookie connection has no window scale, SACK
 //   or timestamps);
 // - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
@@ -45,12 +53,15 @@
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
 // - InterfaceAdapter has run only between two Interfaces in memory (tests).
-// Tests: tests/tcp/ (fake-clock connection tests, two stacks back to back
-// over a faulty in-memory wire, fuzz_segment.cc for libFuzzer).
+// Tests: tests/tcp/ (fake-clock connection tests, test_scoreboard.cc and
+// test_recovery.cc for loss recovery, two stacks back to back over a faulty
+// in-memory wire, fuzz_segment.cc for libFuzzer); tests/tcp_wire/ (two
+// stacks over the net_ring wire with loss, reordering, duplication).
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
-// 5961 §3-5, RFC 6298 §2-5, RFC 7323 §4-5, RFC 5681 §3-4.
+// 5961 §3-5, RFC 6298 §2-5, RFC 7323 §4-5, RFC 5681 §3-4, RFC 6675 §5,
+// RFC 8985 §7.
 #pragma once
 
 #include <rte_mempool.h>
@@ -396,6 +407,9 @@ class Connection {
     [[nodiscard]] Duration pto() const;
     void schedule_tlp(Instant now);
     void on_tlp_timeout(Instant now);
+    // Sends a probe: new data, else the highest unSACKed segment. Returns
+    // the sequence space sent (<= 0: nothing).
+    std::int64_t send_probe(Instant now);
     void on_persist_timeout(Instant now);
     void on_keepalive_timeout(Instant now);
 
@@ -456,6 +470,7 @@ class Connection {
         Instant tlp_deadline = kNever;
         bool tlp_outstanding = false;  // RFC 8985 TLP.end_seq is valid
         SeqNum tlp_end_seq;
+        std::uint32_t stall_probes = 0;  // recovery stall probes since the last ACK
         Instant persist_deadline = kNever;
         std::uint32_t persist_backoff = 0;
         Instant delack_deadline = kNever;

@@ -107,6 +107,12 @@ class Scoreboard {
     [[nodiscard]] SeqNum high_sacked() const {
         return num_blocks_ ? blocks_[num_blocks_ - 1].right : high_ack_;
     }
+    // The end of the highest unSACKed range below HighData.
+    [[nodiscard]] SeqNum highest_unsacked_end() const {
+        return num_blocks_ && blocks_[num_blocks_ - 1].right == high_data_
+                   ? blocks_[num_blocks_ - 1].left
+                   : high_data_;
+    }
     [[nodiscard]] std::uint32_t num_blocks() const { return num_blocks_; }
     [[nodiscard]] SackBlock block(std::uint32_t i) const { return blocks_[i]; }
     [[nodiscard]] std::uint32_t sacked_bytes() const;
