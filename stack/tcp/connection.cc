@@ -1188,14 +1188,14 @@ void Connection::schedule_tlp(Instant now) {
     // §7.2: only with SACK, one probe per episode, and with data
     // outstanding; re-armed after every ACK that moves SND.UNA or SACKs new
     // data. During SACK recovery the same timer watches for a stall.
-    // Never once an RTO fired without an ACK since (retries > 0): a dead
-    // peer gets the RTO's exponential backoff, not a probe every PTO.
     if (!cfg_.tail_loss_probe || !t.sack_enabled || !can_send_data(t.state) || t.in_recovery ||
-        t.retries > 0 || !(t.snd_max > t.snd_una) || t.tlp_deadline != kNever)
+        !(t.snd_max > t.snd_una) || t.tlp_deadline != kNever)
         return;
-    if (!sb_.in_recovery() && t.tlp_outstanding) return;
+    // One TLP per episode, and none once an RTO fired unanswered.
+    if (!sb_.in_recovery() && (t.tlp_outstanding || t.retries > 0)) return;
     // In recovery the stall probe backs off (PTO, 2 PTO, 4 PTO...) until an
-    // ACK brings news, and stops where the RTO would fire anyway.
+    // ACK brings news, and stops where the RTO would fire anyway: a dead
+    // peer sees a few probes per (exponentially backed-off) RTO period.
     const Instant at = now + pto() * (1u << std::min<std::uint32_t>(t.stall_probes, 16));
     if (at < t.rtx_deadline) t.tlp_deadline = at;
 }
