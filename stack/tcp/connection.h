@@ -180,6 +180,15 @@ struct TcpCounters {
     std::uint64_t table_full = 0;
     std::uint64_t window_probes = 0;
     std::uint64_t keepalive_probes = 0;
+    // The TIME-WAIT table (time_wait.h).
+    std::uint64_t time_wait_entries = 0;   // current number, not a running count
+    std::uint64_t time_wait_expired = 0;   // served their 2*MSL
+    std::uint64_t time_wait_evicted = 0;   // cut short because the table was full
+    std::uint64_t time_wait_reopened = 0;  // taken over by a new SYN (RFC 6191)
+    std::uint64_t time_wait_resets = 0;    // removed by a RST
+    std::uint64_t time_wait_fin_acks = 0;  // retransmitted FINs ACKed (timer restarted)
+    std::uint64_t time_wait_acks = 0;      // other segments answered with an ACK
+    std::uint64_t time_wait_dropped = 0;   // segments dropped without an answer
 };
 
 // RFC 5961 §7: a stack-wide limit on challenge ACKs per second.
@@ -224,6 +233,8 @@ inline constexpr Instant kNever = Instant::max();
 // `payload` if non-empty). Used for RSTs to segments without a connection.
 bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
                        const TcpRepr& repr);
+// RFC 7323 §2.3: the shift that lets a window of buf_len bytes fit 16 bits.
+[[nodiscard]] std::uint8_t wscale_for(std::uint32_t buf_len);
 // RFC 9293 §3.10.7.1: the reset answering `seg` when no connection exists.
 // False (nothing to send) when seg is itself a RST.
 [[nodiscard]] bool reset_for(const TcpRepr& seg, TcpRepr& out_rst);
@@ -242,10 +253,13 @@ class Connection {
 
     // A connection whose SYN-ACK was a SYN cookie (RFC 4987 §3.6): the TCB
     // is rebuilt in SYN-RECEIVED from the returning ACK, which is then fed
-    // to on_segment. Window scaling, SACK and timestamps are off (the
-    // cookie only encodes the MSS).
-    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
-                          std::uint16_t advertised_window);
+    // to on_segment. `syn_options` are the SYN's options as the cookie
+    // recovered them (the stack: the MSS always; window scale, SACK and
+    // timestamps only when the SYN had timestamps, with the ACK's TSval and
+    // TSecr as the timestamps). `advertised_window` is the SYN-ACK's
+    // (unscaled) window.
+    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs,
+                          const TcpOptions& syn_options, std::uint16_t advertised_window);
 
     // --- SEGMENT ARRIVES (RFC 9293 §3.10.7) ---
     // `seg` was parsed from m; its payload is bytes [payload_offset,
@@ -301,6 +315,7 @@ class Connection {
     [[nodiscard]] SeqNum iss() const { return tcb_.iss; }
     [[nodiscard]] SeqNum snd_una() const { return tcb_.snd_una; }
     [[nodiscard]] SeqNum snd_nxt() const { return tcb_.snd_nxt; }
+    [[nodiscard]] SeqNum snd_max() const { return tcb_.snd_max; }
     [[nodiscard]] SeqNum rcv_nxt() const { return tcb_.rcv_nxt; }
     [[nodiscard]] std::uint32_t snd_wnd() const { return tcb_.snd_wnd; }
     [[nodiscard]] std::uint32_t rcv_wnd() const;
@@ -308,6 +323,9 @@ class Connection {
     [[nodiscard]] std::uint8_t snd_wscale() const { return tcb_.snd_wscale; }
     [[nodiscard]] std::uint8_t rcv_wscale() const { return tcb_.rcv_wscale; }
     [[nodiscard]] bool timestamps_enabled() const { return tcb_.ts_enabled; }
+    [[nodiscard]] std::uint32_t ts_recent() const { return tcb_.ts_recent; }
+    // Our TSval is the millisecond clock plus this (RFC 7323 §5.4).
+    [[nodiscard]] std::uint32_t ts_offset() const { return tcb_.ts_offset; }
     [[nodiscard]] bool sack_enabled() const { return tcb_.sack_enabled; }
     [[nodiscard]] const CcState& cc() const { return tcb_.cc; }
     [[nodiscard]] Duration rto() const { return tcb_.rto; }
