@@ -25,10 +25,15 @@
 //                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
 //                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
+//   time_wait.{h,cc} the compact, bounded TIME-WAIT table (RFC 9293 §3.4.2,
+//                  §3.10.7.4; RFC 6191 reopening; RFC 5961 challenge ACKs):
+//                  48-byte entries, FIFO expiry, oldest evicted when full.
 //   stack.{h,cc}   per-lcore TcpStack: connection table keyed by 4-tuple,
 //                  listen table, timers, event-driven application API,
 //                  RFC 9293 §3.10.7.1 resets for segments to no connection,
-//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
+//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full
+//                  (with timestamps, window scale and SACK ride in the
+//                  TSval as Linux does), the hand-off to TIME-WAIT.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
 // Not done yet (next sessions):
@@ -36,17 +41,22 @@
 //   peer's latest SACK blocks only pick which hole to resend on each
 //   duplicate ACK during NewReno-style recovery; RTO recovery ignores them;
 // - RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
-// - options in SYN cookies (a cookie connection has no window scale, SACK
-//   or timestamps);
-// - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
-//   reclaimed when the table is full, and a SYN above RCV.NXT reopens it;
+// - SYN cookies without timestamps keep only the MSS (no room for window
+//   scale or SACK; Linux does the same); the first RTT sample of a cookie
+//   connection may read up to 63 ms long (the TSval was rounded down);
+// - the TIME-WAIT table is bounded (TcpStackConfig::max_time_wait): beyond
+//   it the oldest entries are cut short (counted in time_wait_evicted);
+//   Connection still implements TIME-WAIT itself for callers without a
+//   TcpStack (tests/tcp/test_connection.cc), the stack never keeps a slot
+//   in it;
 // - zero-copy transmit (segments copy payload out of the send queue; the
 //   copy resumes where the previous segment's ended), TSO; TX checksum offload is a config
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
 // - InterfaceAdapter has run only between two Interfaces in memory (tests).
 // Tests: tests/tcp/ (fake-clock connection tests, two stacks back to back
-// over a faulty in-memory wire, fuzz_segment.cc for libFuzzer).
+// over a faulty in-memory wire, test_time_wait.cc and test_syn_cookie.cc
+// against a scripted peer, fuzz_segment.cc for libFuzzer).
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
