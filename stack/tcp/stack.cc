@@ -224,7 +224,8 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
         tw_.expire(now);
         // TIME-WAIT answers for its tuple, except for a SYN that may reopen
         // it (RFC 6191 §2), which goes on to the listener below.
-        const bool listening = find_listener(seg.dst_port) != nullptr && dst == config_.local_addr;
+        const bool listening =
+            seg.syn() && find_listener(seg.dst_port) != nullptr && dst == config_.local_addr;
         if (tw_.on_segment(now, tuple, seg, env_, listening) == TimeWaitTable::Verdict::kConsumed)
             return;
     }
