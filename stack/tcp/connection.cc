@@ -67,13 +67,6 @@ constexpr Duration kWorstCaseDelAck = 200ms;
            s == State::kClosing || s == State::kLastAck;
 }
 
-std::uint8_t wscale_for(std::uint32_t buf_len) {
-    std::uint8_t shift = 0;
-    while (shift < kMaxWindowScale && (buf_len >> shift) > 0xffffu)
-        ++shift;
-    return shift;
-}
-
 // Writes repr (+ payload copied from q at q_offset) into a fresh mbuf and
 // hands it to the sink.
 bool emit_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
@@ -112,6 +105,13 @@ bool emit_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Ad
 }
 
 }  // namespace
+
+std::uint8_t wscale_for(std::uint32_t buf_len) {
+    std::uint8_t shift = 0;
+    while (shift < kMaxWindowScale && (buf_len >> shift) > 0xffffu)
+        ++shift;
+    return shift;
+}
 
 bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
                        const TcpRepr& repr) {
@@ -218,8 +218,8 @@ void Connection::connect(Instant now, const FourTuple& tuple) {
     transmit(now);  // <SEQ=ISS><CTL=SYN>
 }
 
-void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
-                                  std::uint16_t advertised_window) {
+void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs,
+                                  const TcpOptions& syn_options, std::uint16_t advertised_window) {
     reset_to_closed();
     auto& t = tcb_;
     t.tuple = tuple;
@@ -233,9 +233,10 @@ void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs
     t.tx_seq = iss + 1;
     t.ts_offset = env_.isn->ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
                                       tuple.remote.port);
-    TcpRepr syn;  // no options but the MSS
-    syn.options.mss = mss;
+    TcpRepr syn;
+    syn.options = syn_options;
     take_syn_options(syn);
+    t.last_ack_sent = t.rcv_nxt;  // the SYN-ACK acknowledged the SYN (RFC 7323 §4.3)
     t.state = State::kSynReceived;
 }
 

@@ -30,10 +30,15 @@
 //                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
 //                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
+//   time_wait.{h,cc} the compact, bounded TIME-WAIT table (RFC 9293 §3.4.2,
+//                  §3.10.7.4; RFC 6191 reopening; RFC 5961 challenge ACKs):
+//                  48-byte entries, FIFO expiry, oldest evicted when full.
 //   stack.{h,cc}   per-lcore TcpStack: connection table keyed by 4-tuple,
 //                  listen table, timers, event-driven application API,
 //                  RFC 9293 §3.10.7.1 resets for segments to no connection,
-//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
+//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full
+//                  (with timestamps, window scale and SACK ride in the
+//                  TSval as Linux does), the hand-off to TIME-WAIT.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
 // Not done yet (next sessions):
@@ -44,19 +49,23 @@
 //   spurious retransmissions are never undone; PRR (RFC 6937): recovery
 //   sends per RFC 6675's cwnd - pipe;
 // - HyStart++ (RFC 9406), ECN;
-// - options in SYN cookies (a cookie connection has no window scale, SACK
-//   or timestamps);
-// - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
-//   reclaimed when the table is full, and a SYN above RCV.NXT reopens it;
+// - SYN cookies without timestamps keep only the MSS (no room for window
+//   scale or SACK; Linux does the same); the first RTT sample of a cookie
+//   connection may read up to 63 ms long (the TSval was rounded down);
+// - the TIME-WAIT table is bounded (TcpStackConfig::max_time_wait): beyond
+//   it the oldest entries are cut short (counted in time_wait_evicted);
+//   Connection still implements TIME-WAIT itself for callers without a
+//   TcpStack (tests/tcp/test_connection.cc);
 // - zero-copy transmit (segments copy payload out of the send queue; the
 //   copy resumes where the previous segment's ended), TSO; TX checksum offload is a config
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
 // - InterfaceAdapter has run only between two Interfaces in memory (tests).
 // Tests: tests/tcp/ (fake-clock connection tests, test_scoreboard.cc and
-// test_recovery.cc for loss recovery, two stacks back to back over a faulty
-// in-memory wire, fuzz_segment.cc for libFuzzer); tests/tcp_wire/ (two
-// stacks over the net_ring wire with loss, reordering, duplication).
+// test_recovery.cc for loss recovery, test_time_wait.cc and
+// test_syn_cookie.cc against a scripted peer, two stacks back to back over a
+// faulty in-memory wire, fuzz_segment.cc for libFuzzer); tests/tcp_wire/
+// (two stacks over the net_ring wire with loss, reordering, duplication).
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
@@ -199,6 +208,15 @@ struct TcpCounters {
     std::uint64_t table_full = 0;
     std::uint64_t window_probes = 0;
     std::uint64_t keepalive_probes = 0;
+    // The TIME-WAIT table (time_wait.h).
+    std::uint64_t time_wait_entries = 0;   // current number, not a running count
+    std::uint64_t time_wait_expired = 0;   // served their 2*MSL
+    std::uint64_t time_wait_evicted = 0;   // cut short because the table was full
+    std::uint64_t time_wait_reopened = 0;  // taken over by a new SYN (RFC 6191)
+    std::uint64_t time_wait_resets = 0;    // removed by a RST
+    std::uint64_t time_wait_fin_acks = 0;  // retransmitted FINs ACKed (timer restarted)
+    std::uint64_t time_wait_acks = 0;      // other segments answered with an ACK
+    std::uint64_t time_wait_dropped = 0;   // segments dropped without an answer
 };
 
 // RFC 5961 §7: a stack-wide limit on challenge ACKs per second.
@@ -243,6 +261,8 @@ inline constexpr Instant kNever = Instant::max();
 // `payload` if non-empty). Used for RSTs to segments without a connection.
 bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
                        const TcpRepr& repr);
+// RFC 7323 §2.3: the shift that lets a window of buf_len bytes fit 16 bits.
+[[nodiscard]] std::uint8_t wscale_for(std::uint32_t buf_len);
 // RFC 9293 §3.10.7.1: the reset answering `seg` when no connection exists.
 // False (nothing to send) when seg is itself a RST.
 [[nodiscard]] bool reset_for(const TcpRepr& seg, TcpRepr& out_rst);
@@ -261,10 +281,13 @@ class Connection {
 
     // A connection whose SYN-ACK was a SYN cookie (RFC 4987 §3.6): the TCB
     // is rebuilt in SYN-RECEIVED from the returning ACK, which is then fed
-    // to on_segment. Window scaling, SACK and timestamps are off (the
-    // cookie only encodes the MSS).
-    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
-                          std::uint16_t advertised_window);
+    // to on_segment. `syn_options` are the SYN's options as the cookie
+    // recovered them (the stack: the MSS always; window scale, SACK and
+    // timestamps only when the SYN had timestamps, with the ACK's TSval and
+    // TSecr as the timestamps). `advertised_window` is the SYN-ACK's
+    // (unscaled) window.
+    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs,
+                          const TcpOptions& syn_options, std::uint16_t advertised_window);
 
     // --- SEGMENT ARRIVES (RFC 9293 §3.10.7) ---
     // `seg` was parsed from m; its payload is bytes [payload_offset,
@@ -320,6 +343,7 @@ class Connection {
     [[nodiscard]] SeqNum iss() const { return tcb_.iss; }
     [[nodiscard]] SeqNum snd_una() const { return tcb_.snd_una; }
     [[nodiscard]] SeqNum snd_nxt() const { return tcb_.snd_nxt; }
+    [[nodiscard]] SeqNum snd_max() const { return tcb_.snd_max; }
     [[nodiscard]] SeqNum rcv_nxt() const { return tcb_.rcv_nxt; }
     [[nodiscard]] std::uint32_t snd_wnd() const { return tcb_.snd_wnd; }
     [[nodiscard]] std::uint32_t rcv_wnd() const;
@@ -327,6 +351,9 @@ class Connection {
     [[nodiscard]] std::uint8_t snd_wscale() const { return tcb_.snd_wscale; }
     [[nodiscard]] std::uint8_t rcv_wscale() const { return tcb_.rcv_wscale; }
     [[nodiscard]] bool timestamps_enabled() const { return tcb_.ts_enabled; }
+    [[nodiscard]] std::uint32_t ts_recent() const { return tcb_.ts_recent; }
+    // Our TSval is the millisecond clock plus this (RFC 7323 §5.4).
+    [[nodiscard]] std::uint32_t ts_offset() const { return tcb_.ts_offset; }
     [[nodiscard]] bool sack_enabled() const { return tcb_.sack_enabled; }
     [[nodiscard]] const CcState& cc() const { return tcb_.cc; }
     [[nodiscard]] Duration rto() const { return tcb_.rto; }
