@@ -37,6 +37,11 @@ struct TcpStack::Slot {
     bool hashed = false;
     bool known_to_app = false;  // on_accept/on_connected delivered
     bool closed_notified = false;
+    // TIME-WAIT reached with received bytes the application has not read
+    // yet: on_closed and the hand-off to the TIME-WAIT table wait until it
+    // has (those bytes came before the peer's FIN and are the application's;
+    // RFC 9293 §3.10.7.4 delivers them before "connection closing").
+    bool close_deferred = false;
     bool embryo = false;  // passive and not yet accepted: counts against the backlog
     bool dirty = false;
     std::uint16_t listen_port = 0;
@@ -151,7 +156,7 @@ std::uint32_t TcpStack::alloc_slot() {
     s.in_use = true;
     // `dirty` stays: a slot freed while listed in dirty_ is still listed
     // there, and clearing the flag would list it twice.
-    s.known_to_app = s.closed_notified = s.embryo = false;
+    s.known_to_app = s.closed_notified = s.close_deferred = s.embryo = false;
     s.listen_port = 0;
     ++num_in_use_;
     return slot;
@@ -483,7 +488,11 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
     // Bounded: each round delivers events, which may queue output that the
     // next round sends (and which may raise new events).
     for (int round = 0; round < 4 && s.in_use; ++round) {
-        const std::uint8_t ev = s.conn.take_events();
+        std::uint8_t ev = s.conn.take_events();
+        if (s.close_deferred && s.conn.recv_available() == 0) {
+            s.close_deferred = false;
+            ev |= event::kClosed;
+        }
         const ConnId id{slot, s.generation};
         if (ev & event::kConnected) {
             s.known_to_app = true;
@@ -499,8 +508,13 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
         if ((ev & event::kReadable) && s.known_to_app) handler_.on_readable(id);
         if ((ev & event::kWritable) && s.known_to_app) handler_.on_writable(id);
         if ((ev & event::kClosed) && !s.closed_notified) {
-            s.closed_notified = true;
-            if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
+            if (s.known_to_app && s.conn.state() == State::kTimeWait &&
+                s.conn.recv_available() > 0) {
+                s.close_deferred = true;
+            } else {
+                s.closed_notified = true;
+                if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
+            }
         }
         if (!s.in_use || s.generation != id.generation) return;
         // A callback may have aborted/closed (new events) or queued data.
@@ -513,12 +527,18 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
         free_slot(slot);
         return;
     }
-    if (s.conn.state() == State::kTimeWait) {
+    if (s.conn.state() == State::kTimeWait && !s.close_deferred) {
         enter_time_wait(now, slot);
         return;
     }
     if (!s.hashed) hash_insert(slot);
     timers_.update(slot, s.conn.poll_at());
+}
+
+void TcpStack::after_read(std::uint32_t slot) {
+    const Slot& s = *slots_[slot];
+    if (s.conn.wants_output() || (s.close_deferred && s.conn.recv_available() == 0))
+        mark_dirty(slot);
 }
 
 void TcpStack::enter_time_wait(Instant now, std::uint32_t slot) {
@@ -587,7 +607,7 @@ std::uint32_t TcpStack::recv(ConnId id, MutableByteSpan out) {
     Connection* c = get(id);
     if (c == nullptr) return 0;
     const std::uint32_t n = c->recv(out);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
     return n;
 }
 
@@ -600,7 +620,7 @@ void TcpStack::consume(ConnId id, std::uint32_t n) {
     Connection* c = get(id);
     if (c == nullptr) return;
     c->consume(n);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
 }
 
 bool TcpStack::recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
@@ -608,7 +628,7 @@ bool TcpStack::recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
     Connection* c = get(id);
     if (c == nullptr) return false;
     const bool ok = c->recv_mbuf(out, out_offset, out_len);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
     return ok;
 }
 

@@ -162,6 +162,9 @@ class TcpStack {
     // slot when the connection has closed.
     void after_activity(Instant now, std::uint32_t slot);
     void flush_dirty(Instant now);
+    // After the application read: a window update to send, or a deferred
+    // close (TIME-WAIT with unread bytes) now due.
+    void after_read(std::uint32_t slot);
     // SYN cookies (RFC 4987 §3.6): the ISN carries a time slot, an MSS index
     // and a keyed hash of the 4-tuple, the peer's ISN, the MSS index and
     // `ts_options` (kCookieNoTs, or the option bits our SYN-ACK's TSval

@@ -4,6 +4,8 @@
 // what comes back, the counters, and when the entry goes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "stack/tcp/stack.h"
 #include "tests/tcp/stack_harness.h"
 
@@ -86,6 +88,50 @@ TEST(TimeWait, ActiveCloseGivesTheSlotBackAtOnce) {
     EXPECT_EQ(so.stack.counters().time_wait_entries, 1u);
     EXPECT_TRUE(so.stack.in_use(tw.tuple));
     EXPECT_EQ(so.stack.poll_at(), kNever);  // nothing to send when it ends
+}
+
+// The stack half-closed and the peer's last data arrives with its FIN: the
+// bytes before the FIN are the application's, so on_closed and the hand-off
+// to the table wait until it has read them (a proxy relaying a response
+// tail it cannot forward yet must not lose it).
+TEST(TimeWait, UnreadDataDefersTheCloseUntilRead) {
+    Solo so;
+    auto id = so.stack.connect(kT0, kPeerIp, 80);
+    ASSERT_TRUE(id.has_value());
+    const Captured syn = so.take();
+    const std::uint16_t lport = syn.repr.src_port;
+    const std::uint32_t iss = syn.repr.seq.value();
+    TcpRepr sa = peer_seg(80, lport, flags::kSyn | flags::kAck, kPeerIss, iss + 1);
+    sa.options.mss = 1460;
+    so.inject(kT0, sa);
+    EXPECT_EQ(so.take().repr.flags, flags::kAck);
+    so.stack.shutdown(*id);
+    so.stack.poll(kT0);
+    EXPECT_EQ(so.take().repr.flags, flags::kFin | flags::kAck);
+
+    std::uint8_t tail[100];
+    for (std::size_t i = 0; i < sizeof tail; ++i)
+        tail[i] = static_cast<std::uint8_t>(i * 7);
+    so.inject(kT0,
+              peer_seg(80, lport, flags::kFin | flags::kAck | flags::kPsh, kPeerIss + 1, iss + 2),
+              tail);
+    so.stack.poll(kT0);
+    EXPECT_EQ(so.handler.closes, 0);
+    ASSERT_NE(so.stack.find(*id), nullptr);
+    EXPECT_EQ(so.stack.find(*id)->state(), State::kTimeWait);
+    EXPECT_EQ(so.stack.counters().time_wait_entries, 0u);
+
+    std::uint8_t got[sizeof tail + 1];
+    EXPECT_EQ(so.stack.recv(*id, std::span(got, 40)), 40u);
+    so.stack.poll(kT0);
+    EXPECT_EQ(so.handler.closes, 0);  // 60 bytes still unread
+    EXPECT_EQ(so.stack.recv(*id, std::span(got + 40, sizeof got - 40)), 60u);
+    EXPECT_TRUE(std::equal(tail, tail + sizeof tail, got));
+    so.stack.poll(kT0);
+    EXPECT_EQ(so.handler.closes, 1);
+    EXPECT_EQ(so.handler.reason, CloseReason::kNormal);
+    EXPECT_EQ(so.stack.find(*id), nullptr);
+    EXPECT_EQ(so.stack.counters().time_wait_entries, 1u);
 }
 
 TEST(TimeWait, TenTimesMoreSequentialConnectionsThanSlots) {
