@@ -92,10 +92,10 @@ void TlsSession::backend_closed(SessionContext& ctx, tcp::CloseReason reason) {
     backend_.ended = true;
     switch (reason) {
         case tcp::CloseReason::kNormal: {
-            // Both FINs exchanged (we sent ours first, so this is TIME-WAIT)
-            // while bytes may still wait in its receive queue: the slot
-            // stays in the table through TIME-WAIT, so they are read from it
-            // as the client's window allows.
+            // Both FINs exchanged (we sent ours first, so this is TIME-WAIT).
+            // TcpStack reports that only once every received byte was read;
+            // a tail here means the stack's TIME-WAIT ended first (the
+            // proxy could not forward for 2 MSL): counted, then cut below.
             if (const tcp::Connection* c = ctx.stack.find(backend_.id);
                 c != nullptr && c->recv_available() > 0)
                 ++ctx.counters.backend_tails;

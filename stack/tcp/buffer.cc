@@ -163,6 +163,10 @@ void MbufQueue::clear() {
 
 // --- OooQueue ---
 
+OooQueue::OooQueue(std::uint32_t num_slots)
+    : slots_(std::make_unique<Entry[]>(std::clamp<std::uint32_t>(num_slots, 1, kMaxSlots))),
+      capacity_(std::clamp<std::uint32_t>(num_slots, 1, kMaxSlots)) {}
+
 std::uint32_t OooQueue::bytes() const {
     std::uint32_t total = 0;
     for (std::uint32_t i = 0; i < count_; ++i)
@@ -214,7 +218,12 @@ bool OooQueue::insert(SeqNum seq, MbufPtr& m, std::uint32_t offset, std::uint32_
     e.len = seq_dist(start, end);
     e.m = std::move(m);
     ++count_;
-    last_seq_ = start;
+    // Remember it as the newest insertion (RFC 2018 §4 block order).
+    const std::uint32_t keep = std::min(num_recent_, kRecent - 1);
+    for (std::uint32_t i = keep; i > 0; --i)
+        recent_[i] = recent_[i - 1];
+    recent_[0] = start;
+    num_recent_ = keep + 1;
     return true;
 }
 
@@ -243,28 +252,45 @@ SeqNum OooQueue::drain_into(SeqNum rcv_nxt, MbufQueue& rx) {
     return rcv_nxt;
 }
 
+bool OooQueue::block_containing(SeqNum seq, SackBlock& out) const {
+    for (std::uint32_t i = 0; i < count_; ++i) {
+        const Entry& e = slots_[i];
+        if (!seq_in_range(e.seq, seq, e.seq + e.len)) continue;
+        std::uint32_t lo = i;
+        while (lo > 0 && slots_[lo - 1].seq + slots_[lo - 1].len == slots_[lo].seq)
+            --lo;
+        std::uint32_t hi = i;
+        while (hi + 1 < count_ && slots_[hi].seq + slots_[hi].len == slots_[hi + 1].seq)
+            ++hi;
+        out = {slots_[lo].seq, slots_[hi].seq + slots_[hi].len};
+        return true;
+    }
+    return false;
+}
+
 std::uint8_t OooQueue::sack_blocks(SackBlock* out, std::uint8_t max) const {
     if (count_ == 0 || max == 0) return 0;
-    // Coalesce adjacent entries into blocks.
-    SackBlock blocks[kMaxSlots];
-    std::uint32_t num_blocks = 0;
-    for (std::uint32_t i = 0; i < count_; ++i) {
-        const SeqNum s = slots_[i].seq;
-        const SeqNum e = s + slots_[i].len;
-        if (num_blocks > 0 && blocks[num_blocks - 1].right == s)
-            blocks[num_blocks - 1].right = e;
-        else
-            blocks[num_blocks++] = {s, e};
-    }
     std::uint8_t n = 0;
-    std::uint32_t first = num_blocks;
-    for (std::uint32_t b = 0; b < num_blocks; ++b) {
-        if (blocks[b].left <= last_seq_ && last_seq_ < blocks[b].right) first = b;
+    auto already = [&](const SackBlock& b) {
+        for (std::uint8_t k = 0; k < n; ++k)
+            if (out[k] == b) return true;
+        return false;
+    };
+    // The blocks of the latest insertions, newest first (an entry drained
+    // since or merged into a bigger block is found through its block).
+    for (std::uint32_t r = 0; r < num_recent_ && n < max; ++r) {
+        SackBlock b;
+        if (block_containing(recent_[r], b) && !already(b)) out[n++] = b;
     }
-    if (first < num_blocks) out[n++] = blocks[first];
-    // Then the highest blocks first (nearest the newest data), skipping the first.
-    for (std::uint32_t b = num_blocks; b-- > 0 && n < max;) {
-        if (b != first) out[n++] = blocks[b];
+    // Then the highest blocks (nearest the newest data).
+    std::uint32_t i = count_;
+    while (i > 0 && n < max) {
+        std::uint32_t lo = i - 1;
+        while (lo > 0 && slots_[lo - 1].seq + slots_[lo - 1].len == slots_[lo].seq)
+            --lo;
+        const SackBlock b{slots_[lo].seq, slots_[i - 1].seq + slots_[i - 1].len};
+        if (!already(b)) out[n++] = b;
+        i = lo;
     }
     return n;
 }
@@ -273,6 +299,7 @@ void OooQueue::clear() {
     for (std::uint32_t i = 0; i < count_; ++i)
         slots_[i].m.reset();
     count_ = 0;
+    num_recent_ = 0;
 }
 
 }  // namespace l45::tcp

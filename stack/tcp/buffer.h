@@ -95,14 +95,23 @@ class MbufQueue {
 // Segments that arrived ahead of RCV.NXT, sorted and non-overlapping, with a
 // fixed number of slots (RFC 9293 §3.10.7.4 allows keeping them; RFC 2018
 // reports them to the sender as SACK blocks).
+//
+// Memory limit: one slot per segment kept (24 bytes each, allocated at
+// construction; the mbufs come from the pool). The slots should cover a
+// receive window of full segments: with losses in a 256 KiB window of
+// 1460-byte segments up to ~180 segments sit above a hole, and a segment
+// dropped for want of a slot is a loss the sender has to repair again.
+// The receive window bounds the bytes held whatever the slot count.
 class OooQueue {
   public:
-    static constexpr std::uint32_t kMaxSlots = 32;
-    explicit OooQueue(std::uint32_t num_slots)
-        : capacity_(num_slots < kMaxSlots ? num_slots : kMaxSlots) {}
+    static constexpr std::uint32_t kMaxSlots = 1024;
+    explicit OooQueue(std::uint32_t num_slots);
+    OooQueue(const OooQueue&) = delete;
+    OooQueue& operator=(const OooQueue&) = delete;
 
     [[nodiscard]] bool empty() const { return count_ == 0; }
     [[nodiscard]] std::uint32_t num_entries() const { return count_; }
+    [[nodiscard]] std::uint32_t capacity() const { return capacity_; }
     [[nodiscard]] std::uint32_t bytes() const;
 
     // Inserts the bytes [offset, offset+len) of m, which carry sequence
@@ -113,7 +122,10 @@ class OooQueue {
     // before rcv_nxt); returns the new rcv_nxt.
     [[nodiscard]] SeqNum drain_into(SeqNum rcv_nxt, MbufQueue& rx);
     // RFC 2018 §4: the first block holds the most recently received segment,
-    // then the others. Returns how many blocks were written (at most max).
+    // then the blocks of the segments received before it (most recent
+    // first, so that every block is repeated in several ACKs and survives
+    // ACK loss), then the highest remaining blocks. Returns how many blocks
+    // were written (at most max).
     std::uint8_t sack_blocks(SackBlock* out, std::uint8_t max) const;
     void clear();
 
@@ -124,10 +136,15 @@ class OooQueue {
         std::uint32_t offset = 0;
         std::uint32_t len = 0;
     };
-    Entry slots_[kMaxSlots];
+    // The contiguous run of entries (one SACK block) holding seq; false if none.
+    bool block_containing(SeqNum seq, SackBlock& out) const;
+
+    static constexpr std::uint32_t kRecent = kMaxSackBlocks;
+    std::unique_ptr<Entry[]> slots_;
     std::uint32_t capacity_;
     std::uint32_t count_ = 0;
-    SeqNum last_seq_;  // the most recently inserted segment's first byte
+    SeqNum recent_[kRecent];  // first bytes of the latest insertions, newest first
+    std::uint32_t num_recent_ = 0;
 };
 
 }  // namespace l45::tcp

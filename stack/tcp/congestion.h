@@ -5,9 +5,11 @@
 // (initial window 10), RFC 3465 (appropriate byte counting, L = 2*SMSS),
 // RFC 9438 (CUBIC) for the algorithm to add next.
 //
-// The connection owns loss detection (dup ACK counting, recovery point,
-// RTO) and the recovery-time window inflation of RFC 6582; an algorithm only
-// decides how cwnd grows on new ACKs and what ssthresh becomes on a loss.
+// The connection owns loss detection (dup ACK counting, the RFC 6675
+// scoreboard, recovery point, RTO), the recovery-time window inflation of
+// RFC 6582 (no SACK) and cwnd = ssthresh on RFC 6675 recovery entry; an
+// algorithm only decides how cwnd grows on new ACKs and what ssthresh
+// becomes on a loss.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +29,8 @@ class CongestionControl {
     virtual ~CongestionControl() = default;
     // New data was acknowledged outside recovery.
     virtual void on_ack(CcState& s, Instant now, std::uint32_t acked_len, Duration srtt) = 0;
-    // Entering fast recovery (3 dup ACKs): set ssthresh (the connection then
-    // inflates cwnd per RFC 6582).
+    // Entering fast recovery: set ssthresh (the connection then sets cwnd
+    // to ssthresh, RFC 6675 §5 step 4.2, or inflates it, RFC 6582).
     virtual void on_loss(CcState& s, Instant now, std::uint32_t flight_len) = 0;
     // The retransmission timer fired (RFC 5681 §3.1 eq. 4; cwnd = 1 SMSS).
     virtual void on_rto(CcState& s, Instant now, std::uint32_t flight_len) = 0;

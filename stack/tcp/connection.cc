@@ -56,6 +56,8 @@ namespace {
 constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
 // RFC 6298 §2: G, the clock granularity (TSval ticks are 1 ms).
 constexpr Duration kClockGranularity = 1ms;
+// RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK.
+constexpr Duration kWorstCaseDelAck = 200ms;
 
 [[nodiscard]] bool synchronized(State s) {
     return s != State::kClosed && s != State::kListen && s != State::kSynSent;
@@ -63,13 +65,6 @@ constexpr Duration kClockGranularity = 1ms;
 [[nodiscard]] bool can_send_data(State s) {
     return s == State::kEstablished || s == State::kCloseWait || s == State::kFinWait1 ||
            s == State::kClosing || s == State::kLastAck;
-}
-
-std::uint8_t wscale_for(std::uint32_t buf_len) {
-    std::uint8_t shift = 0;
-    while (shift < kMaxWindowScale && (buf_len >> shift) > 0xffffu)
-        ++shift;
-    return shift;
 }
 
 // Writes repr (+ payload copied from q at q_offset) into a fresh mbuf and
@@ -111,6 +106,13 @@ bool emit_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Ad
 
 }  // namespace
 
+std::uint8_t wscale_for(std::uint32_t buf_len) {
+    std::uint8_t shift = 0;
+    while (shift < kMaxWindowScale && (buf_len >> shift) > 0xffffu)
+        ++shift;
+    return shift;
+}
+
 bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
                        const TcpRepr& repr) {
     return emit_segment(env, now, src, dst, repr, nullptr, 0, 0);
@@ -149,6 +151,7 @@ void Connection::reset_to_closed() {
     rx_.clear();
     ooo_.clear();
     tcb_ = Tcb{};
+    sb_.clear();
     tcb_.rto = cfg_.rto_initial;
     newreno_ = NewReno{};
     cubic_ = Cubic{};
@@ -215,8 +218,8 @@ void Connection::connect(Instant now, const FourTuple& tuple) {
     transmit(now);  // <SEQ=ISS><CTL=SYN>
 }
 
-void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
-                                  std::uint16_t advertised_window) {
+void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs,
+                                  const TcpOptions& syn_options, std::uint16_t advertised_window) {
     reset_to_closed();
     auto& t = tcb_;
     t.tuple = tuple;
@@ -230,9 +233,10 @@ void Connection::open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs
     t.tx_seq = iss + 1;
     t.ts_offset = env_.isn->ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
                                       tuple.remote.port);
-    TcpRepr syn;  // no options but the MSS
-    syn.options.mss = mss;
+    TcpRepr syn;
+    syn.options = syn_options;
     take_syn_options(syn);
+    t.last_ack_sent = t.rcv_nxt;  // the SYN-ACK acknowledged the SYN (RFC 7323 §4.3)
     t.state = State::kSynReceived;
 }
 
@@ -573,12 +577,9 @@ bool Connection::process_ack(Instant now, const TcpRepr& seg) {
         return false;
     }
     const std::uint32_t new_wnd = static_cast<std::uint32_t>(seg.window) << t.snd_wscale;
-    if (t.sack_enabled && seg.options.num_sack_blocks > 0) {
-        // Recorded for RFC 6675 recovery (not used yet).
-        t.num_peer_sack = seg.options.num_sack_blocks;
-        t.peer_sack = seg.options.sack_blocks;
-    }
-    if (t.snd_una < seg.ack) {
+    if (t.sack_enabled) {
+        process_ack_sack(now, seg, new_wnd);
+    } else if (t.snd_una < seg.ack) {
         on_new_ack(now, seg, seq_dist(t.snd_una, seg.ack));
     } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.syn() && !seg.fin() &&
                new_wnd == t.snd_wnd && t.snd_max > t.snd_una) {
@@ -643,7 +644,26 @@ void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked
     t.snd_una = ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     const std::uint32_t mss = t.cc.mss;
-    if (t.in_recovery) {
+    if (t.sack_enabled) {
+        // RFC 6675: the scoreboard already moved HighACK (process_ack_sack).
+        if (sb_.in_recovery()) {
+            const bool after_rto = sb_.after_rto();
+            if (sb_.maybe_exit_recovery()) {
+                // §5 (A): RecoveryPoint acknowledged. cwnd is ssthresh since
+                // the entry (§5 step 4.2), or grew by slow start after an RTO.
+                t.dup_acks = 0;
+                cc_algo_->on_recovery_exit(t.cc, now);
+            } else if (after_rto) {
+                // §5.1: after an RTO the window grows by slow start while the
+                // holes are repaired; in fast recovery it stays at ssthresh
+                // and pipe paces the sending (§5 step C).
+                cc_algo_->on_ack(t.cc, now, acked_len, t.srtt);
+            }
+        } else {
+            t.dup_acks = 0;
+            cc_algo_->on_ack(t.cc, now, acked_len, t.srtt);
+        }
+    } else if (t.in_recovery) {
         if (ack >= t.recover) {
             // RFC 6582 §3.2 step 3, full acknowledgment: deflate.
             t.cc.cwnd = std::min(t.cc.ssthresh, std::max(flight_len(), mss) + mss);
@@ -668,6 +688,10 @@ void Connection::on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked
     }
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart.
     t.rtx_deadline = t.snd_max > t.snd_una ? now + t.rto : kNever;
+    // RFC 8985 §7.2: re-arm the probe timer from this ACK; the episode of
+    // a probe ends once the ACK covers it.
+    t.tlp_deadline = kNever;
+    if (t.tlp_outstanding && ack >= t.tlp_end_seq) t.tlp_outstanding = false;
     if (t.want_writable && data_acked > 0 && send_space() > 0) {
         t.want_writable = false;
         t.events |= event::kWritable;
@@ -680,7 +704,6 @@ void Connection::on_dup_ack(Instant now) {
     const std::uint32_t mss = t.cc.mss;
     if (t.in_recovery) {
         t.cc.cwnd += mss;  // RFC 5681 §3.2 step 4: inflate
-        if (t.sack_enabled) (void)retransmit_sack_hole(now);
         return;
     }
     // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers more than
@@ -698,42 +721,110 @@ void Connection::on_dup_ack(Instant now) {
     }
 }
 
-bool Connection::retransmit_sack_hole(Instant now) {
+void Connection::process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t new_wnd) {
     auto& t = tcb_;
-    // Only blocks inside what is outstanding count (RFC 2018 §4; D-SACKs
-    // and stale blocks are ignored).
-    SackBlock blocks[kMaxSackBlocks];
-    std::uint8_t n = 0;
-    SeqNum highest = t.snd_una;
-    for (std::uint8_t i = 0; i < t.num_peer_sack && i < kMaxSackBlocks; ++i) {
-        const SackBlock& b = t.peer_sack[i];
-        if (b.left < t.snd_una || b.right > t.snd_max || !(b.left < b.right)) continue;
-        blocks[n++] = b;
-        highest = seq_max(highest, b.right);
+    const SeqNum old_una = t.snd_una;
+    const bool advanced = old_una < seg.ack;
+    // §5: "Upon the receipt of any ACK containing SACK information, the
+    // scoreboard MUST be updated via the Update() routine" (and HighACK
+    // moves with every cumulative ACK).
+    const std::uint64_t lost_before = sb_.lost_retransmissions();
+    const std::uint32_t newly_sacked = sb_.update(
+        advanced ? seg.ack : old_una, t.snd_max,
+        std::span<const SackBlock>(seg.options.sack_blocks.data(), seg.options.num_sack_blocks),
+        t.cc.mss);
+    env_.counters->lost_retransmits += sb_.lost_retransmissions() - lost_before;
+    if (newly_sacked > 0 || advanced) {
+        t.tlp_deadline = kNever;  // re-armed in transmit()
+        t.stall_probes = 0;
     }
-    SeqNum h = seq_max(t.rtx_next, t.snd_una);
-    for (std::size_t guard = 0; guard < 2 * kMaxSackBlocks + 1; ++guard) {
-        if (h >= highest) return false;
-        bool inside = false;
-        for (std::uint8_t i = 0; i < n; ++i) {
-            if (blocks[i].left <= h && h < blocks[i].right) {
-                h = blocks[i].right;
-                inside = true;
-            }
-        }
-        if (inside) continue;
-        SeqNum end = highest;
-        for (std::uint8_t i = 0; i < n; ++i)
-            if (blocks[i].left > h && blocks[i].left < end) end = blocks[i].left;
-        const std::int64_t used =
-            send_at(now, h, std::min<std::uint32_t>(t.cc.mss, seq_dist(h, end)), false);
-        if (used <= 0) return false;
+    if (advanced) on_new_ack(now, seg, seq_dist(old_una, seg.ack));  // DupAcks = 0
+    if (sb_.in_recovery() || !(t.snd_max > t.snd_una)) return;
+    // §2 duplicate acknowledgment: no data, no SYN/FIN, and new SACK
+    // information (regardless of a cumulative advance, §5). An ACK without
+    // any SACK block still counts the RFC 5681 way, so that a peer which
+    // negotiated SACK but never sends blocks still gets fast retransmit.
+    const bool pure = seg.payload_len == 0 && !seg.syn() && !seg.fin();
+    const bool classic = !advanced && seg.options.num_sack_blocks == 0 && new_wnd == t.snd_wnd;
+    if (pure && (newly_sacked > 0 || classic)) ++t.dup_acks;
+    // §5 steps 1-2: DupThresh duplicates, or IsLost(HighACK + 1).
+    if (t.dup_acks >= Scoreboard::kDupThresh || sb_.is_lost(t.snd_una)) {
+        enter_sack_recovery(now);
+    } else if (t.tlp_outstanding && sb_.is_sacked(t.tlp_end_seq - 1)) {
+        // The tail loss probe arrived but what was sent a PTO or more
+        // before it did not: RFC 8985 (RACK, §6.2) deems that lost, as the
+        // reordering window is far shorter than a PTO. Without this a
+        // window of two or three segments with two losses waits for the
+        // RTO even though the probe did its job.
+        enter_sack_recovery(now, /*probe_arrived=*/true);
+    }
+}
+
+void Connection::enter_sack_recovery(Instant now, bool probe_arrived) {
+    auto& t = tcb_;
+    ++env_.counters->fast_retransmits;
+    t.tlp_deadline = kNever;
+    t.tlp_outstanding = false;
+    sb_.sent_new_data(t.snd_max);
+    // (4.1) RecoveryPoint = HighData.
+    sb_.enter_recovery();
+    if (probe_arrived) sb_.mark_stalled_lost();
+    // (4.2) ssthresh from the algorithm (FlightSize / 2 for NewReno, beta
+    // * cwnd for CUBIC), then cwnd = ssthresh.
+    cc_algo_->on_loss(t.cc, now, flight_len());
+    t.cc.cwnd = t.cc.ssthresh;
+    t.rtt_timing = false;  // Karn
+    // (4.3) Retransmit the segment at HighACK + 1 (up to the first SACKed
+    // block); HighRxt and RescueRxt cover it.
+    const std::uint32_t len = sb_.retransmit_len(t.snd_una, effective_mss());
+    const std::int64_t used = send_at(now, t.snd_una, len, t.snd_max > data_end());
+    if (used > 0) {
         ++env_.counters->retransmits;
-        ++env_.counters->sack_retransmits;
-        t.rtx_next = h + static_cast<std::uint32_t>(used);
-        return true;
+        sb_.on_retransmit(Scoreboard::Rule::kNone, t.snd_una,
+                          std::min(len, static_cast<std::uint32_t>(used)));
     }
-    return false;
+    // (4.4)-(4.5): SetPipe and step C run in transmit().
+}
+
+bool Connection::transmit_sack_recovery(Instant now) {
+    auto& t = tcb_;
+    bool sent = false;
+    const std::uint32_t mss = effective_mss();
+    sb_.sent_new_data(t.snd_max);
+    for (int guard = 0; guard < 4096; ++guard) {
+        // (C) cwnd - pipe >= 1 SMSS.
+        if (t.cc.cwnd < sb_.pipe() + mss) break;
+        // NextSeg rule 2 needs to know whether new data may go: a full
+        // segment (or the tail of the queue, or the FIN) inside the peer's
+        // window. Nagle and SWS avoidance do not hold back recovery.
+        const std::uint32_t unsent = unsent_len();
+        const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
+        const SeqNum wnd_right = t.snd_una + t.snd_wnd;
+        const std::uint32_t room = wnd_right > t.snd_nxt ? seq_dist(t.snd_nxt, wnd_right) : 0;
+        const std::uint32_t new_len = std::min({unsent, room, mss});
+        const bool new_ok =
+            (new_len > 0 && (new_len == mss || new_len == unsent)) || (unsent == 0 && fin_pending);
+        const Scoreboard::Next next = sb_.next_seg(new_ok, mss);
+        if (next.rule == Scoreboard::Rule::kNone) break;
+        if (next.rule == Scoreboard::Rule::kNewData) {
+            const std::int64_t used = send_at(now, t.snd_nxt, new_len, fin_pending);
+            if (used <= 0) break;
+            t.snd_nxt += static_cast<std::uint32_t>(used);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            sb_.sent_new_data(t.snd_max);  // (C.3)
+        } else {
+            // A FIN goes with a retransmission only if it was sent before.
+            const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
+            if (used <= 0) break;
+            ++env_.counters->retransmits;
+            ++env_.counters->sack_retransmits;
+            sb_.on_retransmit(next.rule, next.seq,
+                              std::min(next.len, static_cast<std::uint32_t>(used)));  // (C.2)
+        }
+        arm_rtx(now);
+        sent = true;
+    }
+    return sent;
 }
 
 // §3.10.7.4 "seventh, process the segment text".
@@ -837,7 +928,8 @@ void Connection::enter_time_wait(Instant now) {
     auto& t = tcb_;
     t.state = State::kTimeWait;
     t.state_deadline = now + 2 * cfg_.msl;
-    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline = kNever;
+    t.rtx_deadline = t.tlp_deadline = t.persist_deadline = t.keepalive_deadline =
+        t.delack_deadline = kNever;
     t.events |= event::kClosed;  // the application is done with it
     tx_.clear();
 }
@@ -847,8 +939,8 @@ void Connection::enter_closed(CloseReason reason) {
     t.state = State::kClosed;
     t.close_reason = reason;
     t.events |= event::kClosed;
-    t.rtx_deadline = t.persist_deadline = t.keepalive_deadline = t.delack_deadline =
-        t.state_deadline = kNever;
+    t.rtx_deadline = t.tlp_deadline = t.persist_deadline = t.keepalive_deadline =
+        t.delack_deadline = t.state_deadline = kNever;
     t.ack_now = false;
     tx_.clear();
     ooo_.clear();
@@ -1011,16 +1103,28 @@ void Connection::transmit(Instant now) {
             break;
     }
     bool sent = false;
-    if (can_send_data(t.state)) {
+    if (can_send_data(t.state) && t.sack_enabled && sb_.in_recovery()) {
+        sent = transmit_sack_recovery(now);
+    } else if (can_send_data(t.state)) {
         for (int guard = 0; guard < 4096; ++guard) {
             const std::uint32_t mss = effective_mss();
             const std::uint32_t flight = flight_len();
-            // RFC 3042 limited transmit: the first two duplicate ACKs each
-            // let one new segment go beyond cwnd.
-            const std::uint32_t limited =
-                !t.in_recovery && t.dup_acks > 0 && t.dup_acks < 3 ? t.dup_acks * mss : 0;
-            const std::uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd + limited);
-            const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
+            std::uint32_t cwnd_room;
+            if (t.sack_enabled && t.dup_acks > 0) {
+                // RFC 6675 §5 step 3: limited transmit governed by pipe
+                // (SACKed segments have left the network).
+                sb_.sent_new_data(t.snd_max);
+                const std::uint32_t pipe = sb_.pipe();
+                cwnd_room = t.cc.cwnd > pipe ? t.cc.cwnd - pipe : 0;
+            } else {
+                // RFC 3042 limited transmit: the first two duplicate ACKs
+                // each let one new segment go beyond cwnd.
+                const std::uint32_t limited =
+                    !t.in_recovery && t.dup_acks > 0 && t.dup_acks < 3 ? t.dup_acks * mss : 0;
+                cwnd_room = t.cc.cwnd + limited > flight ? t.cc.cwnd + limited - flight : 0;
+            }
+            const std::uint32_t rwnd_room = t.snd_wnd > flight ? t.snd_wnd - flight : 0;
+            const std::uint32_t usable = std::min(cwnd_room, rwnd_room);
             const std::uint32_t unsent = unsent_len();
             const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
             if (unsent == 0 && !fin_pending) break;
@@ -1065,6 +1169,106 @@ void Connection::transmit(Instant now) {
         }
     }
     if (!sent && t.ack_now) send_ack_now(now);
+    schedule_tlp(now);
+}
+
+Duration Connection::pto() const {
+    const auto& t = tcb_;
+    // RFC 8985 §7.2: PTO = 2 * SRTT, plus the peer's worst-case delayed ACK
+    // when a single segment is in flight; 1 s without an RTT sample; never
+    // beyond the RTO. The floor keeps reordering on sub-millisecond paths
+    // (and the timer granularity of a busy loop) from firing probes.
+    Duration pto = t.have_rtt ? 2 * t.srtt : Duration(1s);
+    if (flight_len() <= effective_mss()) pto += kWorstCaseDelAck;
+    pto = std::max(pto, cfg_.tlp_min);
+    return std::min(pto, t.rto);
+}
+
+void Connection::schedule_tlp(Instant now) {
+    auto& t = tcb_;
+    // §7.2: only with SACK, one probe per episode, and with data
+    // outstanding; re-armed after every ACK that moves SND.UNA or SACKs new
+    // data. During SACK recovery the same timer watches for a stall.
+    if (!cfg_.tail_loss_probe || !t.sack_enabled || !can_send_data(t.state) || t.in_recovery ||
+        !(t.snd_max > t.snd_una) || t.tlp_deadline != kNever)
+        return;
+    // One TLP per episode, and none once an RTO fired unanswered.
+    if (!sb_.in_recovery() && (t.tlp_outstanding || t.retries > 0)) return;
+    // In recovery the stall probe backs off (PTO, 2 PTO, 4 PTO...) until an
+    // ACK brings news, and stops where the RTO would fire anyway: a dead
+    // peer sees a few probes per (exponentially backed-off) RTO period.
+    const Instant at = now + pto() * (1u << std::min<std::uint32_t>(t.stall_probes, 16));
+    if (at < t.rtx_deadline) t.tlp_deadline = at;
+}
+
+void Connection::on_tlp_timeout(Instant now) {
+    auto& t = tcb_;
+    t.tlp_deadline = kNever;
+    if (!t.sack_enabled || !can_send_data(t.state) || t.in_recovery || !(t.snd_max > t.snd_una))
+        return;
+    if (sb_.in_recovery()) {
+        // No ACK for a PTO during recovery. With a window of a few
+        // segments, RFC 6675 alone deadlocks here: a hole needs DupThresh
+        // segments SACKed above it to count as lost, a lost retransmission
+        // needs as much new data SACKed after it, and cwnd - pipe stays
+        // below one SMSS, so nothing is sent and only the RTO (200 ms or
+        // more, hundreds of RTTs) ends it. RFC 8985 RACK declares such
+        // segments lost once a reordering window has passed: do the same,
+        // then send per NextSeg, and at least one segment (a probe).
+        ++env_.counters->recovery_stalls;
+        ++t.stall_probes;  // backs off until the next ACK brings news
+        sb_.mark_stalled_lost();
+        if (transmit_sack_recovery(now)) return;
+        const Scoreboard::Next next = sb_.next_seg(false, effective_mss());
+        if (next.rule != Scoreboard::Rule::kNone && next.rule != Scoreboard::Rule::kNewData) {
+            const std::int64_t used = send_at(now, next.seq, next.len, t.snd_max > data_end());
+            if (used > 0) {
+                ++env_.counters->retransmits;
+                ++env_.counters->sack_retransmits;
+                sb_.on_retransmit(next.rule, next.seq,
+                                  std::min(next.len, static_cast<std::uint32_t>(used)));
+            }
+            return;
+        }
+        // Nothing below the highest SACK is left to resend: the loss is at
+        // the tail, as for a TLP.
+        (void)send_probe(now);
+        return;
+    }
+    if (t.tlp_outstanding) return;
+    if (send_probe(now) <= 0) return;
+    ++env_.counters->tlp_probes;
+    t.tlp_outstanding = true;
+    t.tlp_end_seq = t.snd_max;
+    t.rtx_deadline = now + t.rto;  // §7.3: the RTO follows the probe
+}
+
+std::int64_t Connection::send_probe(Instant now) {
+    auto& t = tcb_;
+    // RFC 8985 §7.3: one new segment if the window allows; otherwise the
+    // last segment sent (the highest one not SACKed). Either draws an ACK
+    // whose SACK blocks start or advance recovery (RFC 6675).
+    const std::uint32_t mss = effective_mss();
+    const std::uint32_t unsent = unsent_len();
+    const SeqNum wnd_right = t.snd_una + t.snd_wnd;
+    const std::uint32_t room = wnd_right > t.snd_nxt ? seq_dist(t.snd_nxt, wnd_right) : 0;
+    const std::uint32_t new_len = std::min({unsent, room, mss});
+    const bool fin_pending = t.fin_queued && t.snd_nxt <= data_end();
+    if (new_len > 0 || (unsent == 0 && fin_pending)) {
+        const std::int64_t used = send_at(now, t.snd_nxt, new_len, fin_pending);
+        if (used > 0) {
+            t.snd_nxt += static_cast<std::uint32_t>(used);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            sb_.sent_new_data(t.snd_max);
+        }
+        return used;
+    }
+    sb_.sent_new_data(t.snd_max);
+    const SeqNum end = seq_max(sb_.highest_unsacked_end(), t.snd_una + 1);
+    const SeqNum seq = seq_dist(t.snd_una, end) > mss ? end - mss : t.snd_una;
+    const std::int64_t used = send_at(now, seq, seq_dist(seq, end), t.snd_max > data_end());
+    if (used > 0) ++env_.counters->retransmits;
+    return used;
 }
 
 // ---------------------------------------------------------------------------
@@ -1073,6 +1277,7 @@ void Connection::transmit(Instant now) {
 void Connection::poll(Instant now) {
     auto& t = tcb_;
     if (t.rtx_deadline <= now) on_rtx_timeout(now);
+    if (t.tlp_deadline <= now) on_tlp_timeout(now);
     if (t.persist_deadline <= now) on_persist_timeout(now);
     if (t.delack_deadline <= now) {
         t.delack_deadline = kNever;
@@ -1091,13 +1296,15 @@ void Connection::poll(Instant now) {
 
 Instant Connection::poll_at() const {
     const auto& t = tcb_;
-    return std::min({t.rtx_deadline, t.persist_deadline, t.delack_deadline, t.keepalive_deadline,
-                     t.state_deadline});
+    return std::min({t.rtx_deadline, t.tlp_deadline, t.persist_deadline, t.delack_deadline,
+                     t.keepalive_deadline, t.state_deadline});
 }
 
 void Connection::on_rtx_timeout(Instant now) {
     auto& t = tcb_;
     t.rtx_deadline = kNever;
+    t.tlp_deadline = kNever;
+    t.tlp_outstanding = false;
     if (t.snd_max == t.snd_una) return;  // nothing outstanding
     ++t.retries;
     const bool handshake = t.state == State::kSynSent || t.state == State::kSynReceived;
@@ -1116,10 +1323,19 @@ void Connection::on_rtx_timeout(Instant now) {
         t.dup_acks = 0;
         t.recover = t.snd_max;
     }
-    // RFC 6298 §5.5: back off; §5.4: retransmit the earliest segment (we go
-    // back to SND.UNA and resend from there as the window allows).
+    // RFC 6298 §5.5: back off.
     t.rto = std::min(t.rto * 2, cfg_.rto_max);
     t.rtt_timing = false;  // Karn
+    if (!handshake && t.sack_enabled && can_send_data(t.state)) {
+        // RFC 6675 §5.1: keep the SACK information; every unSACKed byte up
+        // to HighData is lost and none counts as retransmitted. transmit()
+        // resends the holes from SND.UNA in slow start, skipping SACKed data.
+        sb_.update(t.snd_una, t.snd_max, {}, t.cc.mss);
+        sb_.on_rto();
+        return;
+    }
+    // §5.4: retransmit the earliest segment (go back to SND.UNA and resend
+    // from there as the window allows).
     t.snd_nxt = t.snd_una;
 }
 

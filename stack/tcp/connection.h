@@ -11,7 +11,11 @@
 //                  timestamps, RFC 2018 SACK options, RFC 1071 checksum with
 //                  the IPv4 pseudo-header.
 //   buffer.{h,cc}  mbuf-backed send/receive queues (zero copy on receive) and
-//                  the bounded out-of-order queue with RFC 2018 §4 block order.
+//                  the bounded out-of-order queue (256 segments by default:
+//                  a 256 KiB window) with RFC 2018 §4 block order.
+//   scoreboard.{h,cc} RFC 6675 SACK scoreboard: Update, IsLost, SetPipe,
+//                  NextSeg rules 1-4, HighRxt/RescueRxt/RecoveryPoint, §5.1;
+//                  plus lost-retransmission detection.
 //   congestion.{h,cc} RFC 5681 + RFC 3465 NewReno and RFC 9438 CUBIC (the
 //                  default) behind CongestionControl.
 //   isn.{h,cc}     RFC 6528 ISN with SipHash-2-4 keyed from l45::Random.
@@ -19,38 +23,54 @@
 //                  OPEN/SEND/RECEIVE/CLOSE/ABORT (§3.10.1-3.10.5), SEGMENT
 //                  ARRIVES in the RFC's order (§3.10.7), timeouts (§3.10.8);
 //                  RFC 5961 (challenge ACKs, ACK range check, rate limit),
-//                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 5681 §3.2 + RFC 6582
-//                  fast retransmit / NewReno, RFC 3042 limited transmit,
-//                  RFC 6928 IW10, RFC 9293
+//                  RFC 7323 §5 PAWS, RFC 6298 RTO, RFC 6675 SACK loss
+//                  recovery (RFC 5681 §3.2 + RFC 6582 NewReno for peers
+//                  without SACK), RFC 8985 §7 tail loss probe, RFC 3042
+//                  limited transmit, RFC 6928 IW10, RFC 9293
 //                  §3.8.6.1 zero-window probing, §3.8.6.2 SWS avoidance and
 //                  Nagle, §3.8.6.3 delayed ACK, §3.8.4 keep-alive.
 //   timer_heap.h   an indexed min-heap of per-connection deadlines.
+//   time_wait.{h,cc} the compact, bounded TIME-WAIT table (RFC 9293 §3.4.2,
+//                  §3.10.7.4; RFC 6191 reopening; RFC 5961 challenge ACKs):
+//                  48-byte entries, FIFO expiry, oldest evicted when full.
 //   stack.{h,cc}   per-lcore TcpStack: connection table keyed by 4-tuple,
 //                  listen table, timers, event-driven application API,
 //                  RFC 9293 §3.10.7.1 resets for segments to no connection,
-//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full.
+//                  RFC 4987 §3.6 SYN cookies once a listener's backlog is full
+//                  (with timestamps, window scale and SACK ride in the
+//                  TSval as Linux does), the hand-off to TIME-WAIT.
 //   interface_adapter.h  glue to l45::net::Interface (L4Handler/send_ipv4).
 //
 // Not done yet (next sessions):
-// - full SACK-based loss recovery (RFC 6675 scoreboard and pipe): today the
-//   peer's latest SACK blocks only pick which hole to resend on each
-//   duplicate ACK during NewReno-style recovery; RTO recovery ignores them;
-// - RFC 8985 RACK-TLP, HyStart++ (RFC 9406), ECN;
-// - options in SYN cookies (a cookie connection has no window scale, SACK
-//   or timestamps);
-// - a compact TIME_WAIT table: TIME_WAIT connections keep their slot; one is
-//   reclaimed when the table is full, and a SYN above RCV.NXT reopens it;
+// - RFC 8985 RACK's time-based loss detection (per-segment send times):
+//   today a PTO without an ACK during recovery marks the holes below the
+//   highest SACK lost (a coarse RACK), and TLP's congestion response
+//   (§7.4) is not applied; D-SACK (RFC 2883) is neither sent nor used, so
+//   spurious retransmissions are never undone; PRR (RFC 6937): recovery
+//   sends per RFC 6675's cwnd - pipe;
+// - HyStart++ (RFC 9406), ECN;
+// - SYN cookies without timestamps keep only the MSS (no room for window
+//   scale or SACK; Linux does the same); the first RTT sample of a cookie
+//   connection may read up to 63 ms long (the TSval was rounded down);
+// - the TIME-WAIT table is bounded (TcpStackConfig::max_time_wait): beyond
+//   it the oldest entries are cut short (counted in time_wait_evicted);
+//   Connection still implements TIME-WAIT itself for callers without a
+//   TcpStack (tests/tcp/test_connection.cc);
 // - zero-copy transmit (segments copy payload out of the send queue; the
 //   copy resumes where the previous segment's ended), TSO; TX checksum offload is a config
 //   flag not yet exercised on a NIC;
 // - urgent data (ignored, §3.8.5), TFO (RFC 7413), IPv6, PMTU discovery;
 // - InterfaceAdapter has run only between two Interfaces in memory (tests).
-// Tests: tests/tcp/ (fake-clock connection tests, two stacks back to back
-// over a faulty in-memory wire, fuzz_segment.cc for libFuzzer).
+// Tests: tests/tcp/ (fake-clock connection tests, test_scoreboard.cc and
+// test_recovery.cc for loss recovery, test_time_wait.cc and
+// test_syn_cookie.cc against a scripted peer, two stacks back to back over a
+// faulty in-memory wire, fuzz_segment.cc for libFuzzer); tests/tcp_wire/
+// (two stacks over the net_ring wire with loss, reordering, duplication).
 //
 // Read first for this file: RFC 9293 §3.3.1-3.3.2 (TCB variables, the
 // state diagram), §3.10 (event processing, the order followed here), RFC
-// 5961 §3-5, RFC 6298 §2-5, RFC 7323 §4-5, RFC 5681 §3-4.
+// 5961 §3-5, RFC 6298 §2-5, RFC 7323 §4-5, RFC 5681 §3-4, RFC 6675 §5,
+// RFC 8985 §7.
 #pragma once
 
 #include <rte_mempool.h>
@@ -65,6 +85,7 @@
 #include "stack/tcp/congestion.h"
 #include "stack/tcp/header.h"
 #include "stack/tcp/isn.h"
+#include "stack/tcp/scoreboard.h"
 #include "stack/tcp/seq.h"
 
 namespace l45::tcp {
@@ -126,7 +147,9 @@ struct TcpConfig {
     std::uint32_t snd_buf_len = 256 * 1024;
     std::uint32_t rx_queue_slots = 512;  // mbufs held in the receive queue
     std::uint32_t tx_queue_slots = 512;
-    std::uint32_t ooo_slots = 16;  // at most OooQueue::kMaxSlots
+    // Segments held above a hole (at most OooQueue::kMaxSlots, 24 bytes of
+    // slot each): enough for a 256 KiB window of 1460-byte segments.
+    std::uint32_t ooo_slots = 256;
     bool window_scaling = true;
     bool sack = true;
     bool timestamps = true;
@@ -139,6 +162,8 @@ struct TcpConfig {
     Duration rto_max = 60s;                      // RFC 6298 §2.5
     std::uint32_t max_retransmissions = 15;      // RFC 9293 §3.8.3 R2
     std::uint32_t max_syn_retransmissions = 6;
+    bool tail_loss_probe = true;       // RFC 8985 §7 TLP (with SACK only)
+    Duration tlp_min = 10ms;           // PTO floor (Linux uses the same)
     Duration msl = 30s;                // TIME_WAIT lasts 2*MSL (RFC 9293 §3.4.2)
     Duration fin_wait2_timeout = 60s;  // only once the application closed
     bool keepalive = false;            // RFC 9293 §3.8.4: off by default
@@ -168,7 +193,10 @@ struct TcpCounters {
     std::uint64_t retransmits = 0;
     std::uint64_t rto_timeouts = 0;
     std::uint64_t fast_retransmits = 0;
-    std::uint64_t sack_retransmits = 0;
+    std::uint64_t sack_retransmits = 0;  // RFC 6675 NextSeg retransmissions
+    std::uint64_t lost_retransmits = 0;  // retransmissions detected lost by SACK
+    std::uint64_t tlp_probes = 0;        // RFC 8985 tail loss probes sent
+    std::uint64_t recovery_stalls = 0;   // SACK recovery without an ACK for a PTO
     std::uint64_t ooo_queued = 0;
     std::uint64_t ooo_dropped = 0;
     std::uint64_t rx_queue_full = 0;
@@ -180,6 +208,15 @@ struct TcpCounters {
     std::uint64_t table_full = 0;
     std::uint64_t window_probes = 0;
     std::uint64_t keepalive_probes = 0;
+    // The TIME-WAIT table (time_wait.h).
+    std::uint64_t time_wait_entries = 0;   // current number, not a running count
+    std::uint64_t time_wait_expired = 0;   // served their 2*MSL
+    std::uint64_t time_wait_evicted = 0;   // cut short because the table was full
+    std::uint64_t time_wait_reopened = 0;  // taken over by a new SYN (RFC 6191)
+    std::uint64_t time_wait_resets = 0;    // removed by a RST
+    std::uint64_t time_wait_fin_acks = 0;  // retransmitted FINs ACKed (timer restarted)
+    std::uint64_t time_wait_acks = 0;      // other segments answered with an ACK
+    std::uint64_t time_wait_dropped = 0;   // segments dropped without an answer
 };
 
 // RFC 5961 §7: a stack-wide limit on challenge ACKs per second.
@@ -224,6 +261,8 @@ inline constexpr Instant kNever = Instant::max();
 // `payload` if non-empty). Used for RSTs to segments without a connection.
 bool send_bare_segment(const TcpEnv& env, Instant now, net::Ipv4Addr src, net::Ipv4Addr dst,
                        const TcpRepr& repr);
+// RFC 7323 §2.3: the shift that lets a window of buf_len bytes fit 16 bits.
+[[nodiscard]] std::uint8_t wscale_for(std::uint32_t buf_len);
 // RFC 9293 §3.10.7.1: the reset answering `seg` when no connection exists.
 // False (nothing to send) when seg is itself a RST.
 [[nodiscard]] bool reset_for(const TcpRepr& seg, TcpRepr& out_rst);
@@ -242,10 +281,13 @@ class Connection {
 
     // A connection whose SYN-ACK was a SYN cookie (RFC 4987 §3.6): the TCB
     // is rebuilt in SYN-RECEIVED from the returning ACK, which is then fed
-    // to on_segment. Window scaling, SACK and timestamps are off (the
-    // cookie only encodes the MSS).
-    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs, std::uint16_t mss,
-                          std::uint16_t advertised_window);
+    // to on_segment. `syn_options` are the SYN's options as the cookie
+    // recovered them (the stack: the MSS always; window scale, SACK and
+    // timestamps only when the SYN had timestamps, with the ACK's TSval and
+    // TSecr as the timestamps). `advertised_window` is the SYN-ACK's
+    // (unscaled) window.
+    void open_from_cookie(const FourTuple& tuple, SeqNum iss, SeqNum irs,
+                          const TcpOptions& syn_options, std::uint16_t advertised_window);
 
     // --- SEGMENT ARRIVES (RFC 9293 §3.10.7) ---
     // `seg` was parsed from m; its payload is bytes [payload_offset,
@@ -301,6 +343,7 @@ class Connection {
     [[nodiscard]] SeqNum iss() const { return tcb_.iss; }
     [[nodiscard]] SeqNum snd_una() const { return tcb_.snd_una; }
     [[nodiscard]] SeqNum snd_nxt() const { return tcb_.snd_nxt; }
+    [[nodiscard]] SeqNum snd_max() const { return tcb_.snd_max; }
     [[nodiscard]] SeqNum rcv_nxt() const { return tcb_.rcv_nxt; }
     [[nodiscard]] std::uint32_t snd_wnd() const { return tcb_.snd_wnd; }
     [[nodiscard]] std::uint32_t rcv_wnd() const;
@@ -308,11 +351,17 @@ class Connection {
     [[nodiscard]] std::uint8_t snd_wscale() const { return tcb_.snd_wscale; }
     [[nodiscard]] std::uint8_t rcv_wscale() const { return tcb_.rcv_wscale; }
     [[nodiscard]] bool timestamps_enabled() const { return tcb_.ts_enabled; }
+    [[nodiscard]] std::uint32_t ts_recent() const { return tcb_.ts_recent; }
+    // Our TSval is the millisecond clock plus this (RFC 7323 §5.4).
+    [[nodiscard]] std::uint32_t ts_offset() const { return tcb_.ts_offset; }
     [[nodiscard]] bool sack_enabled() const { return tcb_.sack_enabled; }
     [[nodiscard]] const CcState& cc() const { return tcb_.cc; }
     [[nodiscard]] Duration rto() const { return tcb_.rto; }
     [[nodiscard]] Duration srtt() const { return tcb_.srtt; }
-    [[nodiscard]] bool in_recovery() const { return tcb_.in_recovery; }
+    // Fast recovery (RFC 6582 or RFC 6675) or, with SACK, the recovery
+    // that follows a retransmission timeout (RFC 6675 §5.1).
+    [[nodiscard]] bool in_recovery() const { return tcb_.in_recovery || sb_.in_recovery(); }
+    [[nodiscard]] const Scoreboard& scoreboard() const { return sb_; }
     [[nodiscard]] std::uint32_t ooo_entries() const { return ooo_.num_entries(); }
     [[nodiscard]] std::uint32_t unsent_len() const;
     [[nodiscard]] std::uint32_t flight_len() const { return seq_dist(tcb_.snd_una, tcb_.snd_nxt); }
@@ -341,13 +390,18 @@ class Connection {
     void enter_time_wait(Instant now);
     void enter_closed(CloseReason reason);
     void on_new_ack(Instant now, const TcpRepr& seg, std::uint32_t acked_len);
+    // RFC 5681 §3.2 + RFC 6582, for peers without SACK.
     void on_dup_ack(Instant now);
+    // RFC 6675 §5: the scoreboard update and loss detection of one ACK.
+    void process_ack_sack(Instant now, const TcpRepr& seg, std::uint32_t new_wnd);
+    // §5 step 4: enter loss recovery and retransmit SND.UNA's segment.
+    // `probe_arrived`: a tail loss probe was SACKed, so everything unSACKed
+    // below it is lost (see process_ack_sack).
+    void enter_sack_recovery(Instant now, bool probe_arrived = false);
+    // §5 step C: send while cwnd - pipe >= 1 SMSS, as NextSeg() says.
+    bool transmit_sack_recovery(Instant now);
     // Window update after the application took data (§3.8.6.2.2).
     void after_consume();
-    // During recovery with SACK: resend the first hole the peer's SACK
-    // blocks reveal above rtx_next (RFC 6675 NextSeg rule 1, without the
-    // pipe estimate). False when there is none.
-    bool retransmit_sack_hole(Instant now);
 
     // Output.
     void transmit(Instant now);
@@ -376,6 +430,13 @@ class Connection {
 
     // Timers (RFC 9293 §3.10.8).
     void on_rtx_timeout(Instant now);
+    // RFC 8985 §7 tail loss probe.
+    [[nodiscard]] Duration pto() const;
+    void schedule_tlp(Instant now);
+    void on_tlp_timeout(Instant now);
+    // Sends a probe: new data, else the highest unSACKed segment. Returns
+    // the sequence space sent (<= 0: nothing).
+    std::int64_t send_probe(Instant now);
     void on_persist_timeout(Instant now);
     void on_keepalive_timeout(Instant now);
 
@@ -422,8 +483,6 @@ class Connection {
         Instant ts_recent_age{};
         std::uint32_t ts_offset = 0;
         SeqNum last_ack_sent;
-        std::uint8_t num_peer_sack = 0;
-        std::array<SackBlock, kMaxSackBlocks> peer_sack{};
 
         // RTT and retransmission (RFC 6298).
         Duration srtt{0};
@@ -435,6 +494,10 @@ class Connection {
         Instant rtt_start{};
         std::uint32_t retries = 0;
         Instant rtx_deadline = kNever;
+        Instant tlp_deadline = kNever;
+        bool tlp_outstanding = false;  // RFC 8985 TLP.end_seq is valid
+        SeqNum tlp_end_seq;
+        std::uint32_t stall_probes = 0;  // recovery stall probes since the last ACK
         Instant persist_deadline = kNever;
         std::uint32_t persist_backoff = 0;
         Instant delack_deadline = kNever;
@@ -446,14 +509,17 @@ class Connection {
         bool ack_now = false;
         std::uint32_t unacked_segs = 0;
 
-        // Loss recovery (RFC 5681 §3.2, RFC 6582).
+        // Loss recovery: DupAcks and the congestion state for both kinds;
+        // in_recovery/recover/rtx_next for RFC 6582 NewReno (no SACK). With
+        // SACK the scoreboard (sb_) holds the recovery state (RFC 6675).
         CcState cc;
         std::uint32_t dup_acks = 0;
         bool in_recovery = false;
         SeqNum recover;
-        SeqNum rtx_next;  // SACK-assisted recovery: holes below this were resent
+        SeqNum rtx_next;  // NewReno: SND.UNA's segment was resent up to here
     };
     Tcb tcb_;
+    Scoreboard sb_;
     NewReno newreno_;
     Cubic cubic_;
     CongestionControl* cc_algo_ = &newreno_;

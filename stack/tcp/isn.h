@@ -36,6 +36,11 @@ class IsnGenerator {
     [[nodiscard]] std::uint64_t keyed(std::uint8_t domain, net::Ipv4Addr local,
                                       std::uint16_t local_port, net::Ipv4Addr remote,
                                       std::uint16_t remote_port, std::uint32_t extra) const;
+    // The same with a second word (SYN cookies: the MSS index and options).
+    [[nodiscard]] std::uint64_t keyed(std::uint8_t domain, net::Ipv4Addr local,
+                                      std::uint16_t local_port, net::Ipv4Addr remote,
+                                      std::uint16_t remote_port, std::uint32_t extra,
+                                      std::uint32_t extra2) const;
 
   private:
     std::array<std::uint64_t, 2> key_{};

@@ -37,6 +37,11 @@ struct TcpStack::Slot {
     bool hashed = false;
     bool known_to_app = false;  // on_accept/on_connected delivered
     bool closed_notified = false;
+    // TIME-WAIT reached with received bytes the application has not read
+    // yet: on_closed and the hand-off to the TIME-WAIT table wait until it
+    // has (those bytes came before the peer's FIN and are the application's;
+    // RFC 9293 §3.10.7.4 delivers them before "connection closing").
+    bool close_deferred = false;
     bool embryo = false;  // passive and not yet accepted: counts against the backlog
     bool dirty = false;
     std::uint16_t listen_port = 0;
@@ -62,6 +67,7 @@ TcpStack::TcpStack(const TcpStackConfig& config, SegmentSink& sink, rte_mempool*
                    Random& random, TcpHandler& handler)
     : config_(config),
       isn_(random),
+      tw_(config.max_time_wait, isn_, counters_),
       handler_(handler),
       timers_(config.max_connections),
       dirty_(std::make_unique<std::uint32_t[]>(config.max_connections)) {
@@ -139,27 +145,18 @@ void TcpStack::hash_remove(std::uint32_t slot) {
 }
 
 bool TcpStack::in_use(const FourTuple& tuple) const {
-    return lookup(tuple) != kEmpty;
+    return lookup(tuple) != kEmpty || tw_.contains(tuple);
 }
 
 std::uint32_t TcpStack::alloc_slot() {
-    if (num_free_ == 0) {
-        // Reclaim a TIME-WAIT connection (RFC 9293 §3.4.2 lets the 2 MSL
-        // wait be cut short when resources run out; RFC 6191 for the safety
-        // of reuse with timestamps). O(n), but only when the table is full.
-        for (std::uint32_t i = 0; i < config_.max_connections; ++i) {
-            Slot& s = *slots_[i];
-            if (s.in_use && s.conn.state() == State::kTimeWait) {
-                free_slot(i);
-                break;
-            }
-        }
-        if (num_free_ == 0) return kEmpty;
-    }
+    // No slot is ever in TIME-WAIT (it moves to tw_), so a full table is full.
+    if (num_free_ == 0) return kEmpty;
     const std::uint32_t slot = free_[--num_free_];
     Slot& s = *slots_[slot];
     s.in_use = true;
-    s.known_to_app = s.closed_notified = s.embryo = s.dirty = false;
+    // `dirty` stays: a slot freed while listed in dirty_ is still listed
+    // there, and clearing the flag would list it twice.
+    s.known_to_app = s.closed_notified = s.close_deferred = s.embryo = false;
     s.listen_port = 0;
     ++num_in_use_;
     return slot;
@@ -228,15 +225,14 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
     const auto payload_offset = static_cast<std::uint32_t>(seg.header_len());
     const FourTuple tuple{{dst, seg.dst_port}, {src, seg.src_port}};
     std::uint32_t slot = lookup(tuple);
-    if (slot != kEmpty) {
-        // RFC 9293 §3.10.7.4 note / RFC 6191 §2: a SYN beyond the old
-        // connection's RCV.NXT may reopen a tuple in TIME-WAIT.
-        const Connection& c = slots_[slot]->conn;
-        if (c.state() == State::kTimeWait && seg.syn() && !seg.ack_flag() && !seg.rst() &&
-            seg.seq > c.rcv_nxt() && find_listener(seg.dst_port) != nullptr) {
-            free_slot(slot);
-            slot = kEmpty;
-        }
+    if (slot == kEmpty && tw_.size() > 0) {
+        tw_.expire(now);
+        // TIME-WAIT answers for its tuple, except for a SYN that may reopen
+        // it (RFC 6191 §2), which goes on to the listener below.
+        const bool listening =
+            seg.syn() && find_listener(seg.dst_port) != nullptr && dst == config_.local_addr;
+        if (tw_.on_segment(now, tuple, seg, env_, listening) == TimeWaitTable::Verdict::kConsumed)
+            return;
     }
     if (slot == kEmpty) {
         Listener* l = find_listener(seg.dst_port);
@@ -283,65 +279,145 @@ void TcpStack::on_segment(Instant now, net::Ipv4Addr src, net::Ipv4Addr dst, Mbu
 }
 
 // --- SYN cookies (RFC 4987 §3.6) ---
+//
+// The cookie is our ISN: 5 bits of time slot, 3 bits of MSS index, 24 bits
+// of keyed hash. RFC 4987 §3.6 notes that a cookie has no room for the
+// other SYN options. When the SYN carries timestamps we do as Linux does
+// (net/ipv4/syncookies.c, cookie_init_timestamp): the low 6 bits of our
+// SYN-ACK's TSval carry the peer's window scale (4 bits, 15 = none) and
+// SACK-permitted (1 bit; the 6th, ECN in Linux, stays 0), and the peer
+// echoes them back in the TSecr of its ACK. The TSval is the connection's
+// own clock (ms + ts_offset, as Connection::ts_now) rounded *down* to put
+// the bits in, so it is never ahead of the TSvals the connection sends
+// later and the peer's PAWS (RFC 7323 §5) accepts those. The price: the
+// first RTT sample, taken from that TSecr, may read up to 63 ms long.
+//
+// Unlike Linux, the option bits (and whether timestamps were on at all)
+// are inside the cookie's hash: a TSecr whose option bits differ from what
+// we sent fails the cookie, so a connection can only get the options its
+// SYN asked for. (The peer could always have asked for others in its SYN;
+// what this rules out is a TSecr mangled on the way or by a third party
+// that completes someone else's cookie.) An ACK without timestamps after a
+// SYN with them fails too: RFC 7323 §3.2 makes a peer that saw TSopt in our
+// SYN-ACK send it on every segment. Without timestamps only the MSS
+// survives, as before.
 
 namespace {
 // MSS values a cookie can carry (3 bits); the largest not above the peer's.
 constexpr std::uint16_t kCookieMss[8] = {216, 536, 1024, 1200, 1360, 1400, 1440, 1460};
 constexpr Duration kCookiePeriod = std::chrono::seconds(64);
+// The option bits in the TSval (Linux's TS_OPT_* layout).
+constexpr std::uint32_t kTsOptBits = 6;
+constexpr std::uint32_t kTsOptMask = (1u << kTsOptBits) - 1;
+constexpr std::uint32_t kTsOptWscaleMask = 0x0f;
+constexpr std::uint32_t kTsOptNoWscale = 0x0f;
+constexpr std::uint32_t kTsOptSack = 0x10;
+// ts_options of a cookie whose SYN had no timestamps (outside kTsOptMask).
+constexpr std::uint32_t kCookieNoTs = 0x80;
+
 std::uint32_t cookie_slot(Instant now) {
     return static_cast<std::uint32_t>(now.time_since_epoch() / kCookiePeriod) & 31u;
 }
+// The connection's TSval clock (Connection::ts_now) for this tuple.
+std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+    return static_cast<std::uint32_t>(ms.count()) + ts_offset;
+}
 }  // namespace
 
-std::uint32_t TcpStack::make_cookie(Instant now, const FourTuple& t, SeqNum irs,
-                                    std::uint16_t mss) const {
+std::uint32_t TcpStack::make_cookie(Instant now, const FourTuple& t, SeqNum irs, std::uint16_t mss,
+                                    std::uint32_t ts_options) const {
     std::uint32_t idx = 0;
     for (std::uint32_t i = 0; i < 8; ++i)
         if (kCookieMss[i] <= mss) idx = i;
     const std::uint32_t slot = cookie_slot(now);
-    const auto h = static_cast<std::uint32_t>(isn_.keyed(static_cast<std::uint8_t>(0x40 | slot),
-                                                         t.local.addr, t.local.port, t.remote.addr,
-                                                         t.remote.port, irs.value()));
+    const auto h = static_cast<std::uint32_t>(
+        isn_.keyed(static_cast<std::uint8_t>(0x40 | slot), t.local.addr, t.local.port,
+                   t.remote.addr, t.remote.port, irs.value(), (ts_options << 3) | idx));
     return (slot << 27) | (idx << 24) | (h & 0xffffffu);
 }
 
 std::uint16_t TcpStack::check_cookie(Instant now, const FourTuple& t, SeqNum irs,
-                                     std::uint32_t cookie) const {
+                                     std::uint32_t cookie, std::uint32_t ts_options) const {
     const std::uint32_t slot = cookie >> 27;
     const std::uint32_t idx = (cookie >> 24) & 7u;
     // Valid for the current and the previous period (64..128 s).
     const std::uint32_t age = (cookie_slot(now) - slot) & 31u;
     if (age > 1) return 0;
-    const auto h = static_cast<std::uint32_t>(isn_.keyed(static_cast<std::uint8_t>(0x40 | slot),
-                                                         t.local.addr, t.local.port, t.remote.addr,
-                                                         t.remote.port, irs.value()));
+    const auto h = static_cast<std::uint32_t>(
+        isn_.keyed(static_cast<std::uint8_t>(0x40 | slot), t.local.addr, t.local.port,
+                   t.remote.addr, t.remote.port, irs.value(), (ts_options << 3) | idx));
     if ((h & 0xffffffu) != (cookie & 0xffffffu)) return 0;
     return kCookieMss[idx];
 }
 
 void TcpStack::send_cookie_syn_ack(Instant now, const FourTuple& tuple, const TcpRepr& syn) {
+    const TcpConfig& cfg = config_.tcp;
     const std::uint16_t peer_mss = syn.options.mss ? *syn.options.mss : 536;
-    const std::uint16_t mss = std::min(peer_mss, config_.tcp.mss);
+    const std::uint16_t mss = std::min(peer_mss, cfg.mss);
     TcpRepr r;
     r.src_port = tuple.local.port;
     r.dst_port = tuple.remote.port;
-    r.seq = SeqNum(make_cookie(now, tuple, syn.seq, mss));
     r.ack = syn.seq + 1;
     r.flags = flags::kSyn | flags::kAck;
-    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(config_.tcp.rcv_buf_len, 0xffff));
-    r.options.mss = config_.tcp.mss;
+    r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(cfg.rcv_buf_len, 0xffff));
+    r.options.mss = cfg.mss;
+    std::uint32_t ts_options = kCookieNoTs;
+    if (cfg.timestamps && syn.options.timestamps) {
+        // The options a normal SYN-ACK would agree to (Connection::take_syn_options).
+        ts_options = kTsOptNoWscale;
+        if (cfg.window_scaling && syn.options.window_scale) {
+            ts_options = std::min<std::uint8_t>(*syn.options.window_scale, kMaxWindowScale);
+            r.options.window_scale = wscale_for(cfg.rcv_buf_len);
+        }
+        if (cfg.sack && syn.options.sack_permitted) {
+            ts_options |= kTsOptSack;
+            r.options.sack_permitted = true;
+        }
+        const std::uint32_t clock =
+            ts_clock(now, isn_.ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
+                                         tuple.remote.port));
+        std::uint32_t tsval = (clock & ~kTsOptMask) | ts_options;
+        if (ts_before(clock, tsval)) tsval -= 1u << kTsOptBits;  // never ahead of the clock
+        r.options.timestamps = Timestamps{tsval, syn.options.timestamps->tsval};
+    }
+    r.seq = SeqNum(make_cookie(now, tuple, syn.seq, mss, ts_options));
     ++counters_.syn_cookies_sent;
     (void)send_bare_segment(env_, now, tuple.local.addr, tuple.remote.addr, r);
 }
 
 bool TcpStack::accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr& seg, MbufPtr& m,
                              Listener& l) {
+    const TcpConfig& cfg = config_.tcp;
     const SeqNum irs = seg.seq - 1;
     const SeqNum iss = seg.ack - 1;
-    const std::uint16_t mss = check_cookie(now, tuple, irs, iss.value());
+    const auto& ts = seg.options.timestamps;
+    const bool ts_on = cfg.timestamps && ts.has_value();
+    const std::uint32_t ts_options = ts_on ? ts->tsecr & kTsOptMask : kCookieNoTs;
+    std::uint16_t mss = check_cookie(now, tuple, irs, iss.value(), ts_options);
+    if (mss != 0 && ts_on) {
+        // The echoed TSval must be one we could have sent within the
+        // cookie's lifetime (two periods): not from the future, not older.
+        const std::uint32_t clock =
+            ts_clock(now, isn_.ts_offset(tuple.local.addr, tuple.local.port, tuple.remote.addr,
+                                         tuple.remote.port));
+        const auto lifetime_ms = static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(2 * kCookiePeriod).count());
+        if (ts_before(clock, ts->tsecr) || clock - ts->tsecr > lifetime_ms + (1u << kTsOptBits))
+            mss = 0;
+    }
     if (mss == 0) {
         ++counters_.syn_cookies_rejected;
         return false;  // answered with a reset like any stray ACK
+    }
+    TcpOptions syn_options;
+    syn_options.mss = mss;
+    if (ts_on) {
+        if ((ts_options & kTsOptWscaleMask) != kTsOptNoWscale)
+            syn_options.window_scale = static_cast<std::uint8_t>(ts_options & kTsOptWscaleMask);
+        syn_options.sack_permitted = (ts_options & kTsOptSack) != 0;
+        // TS.Recent starts at this ACK's TSval (the SYN's is not kept).
+        syn_options.timestamps = Timestamps{ts->tsval, ts->tsecr};
     }
     const std::uint32_t slot = alloc_slot();
     if (slot == kEmpty) {
@@ -354,7 +430,7 @@ bool TcpStack::accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr&
     s.embryo = false;  // accepted at once: it never counted against the backlog
     const auto window =
         static_cast<std::uint16_t>(std::min<std::uint32_t>(config_.tcp.rcv_buf_len, 0xffff));
-    s.conn.open_from_cookie(tuple, iss, irs, mss, window);
+    s.conn.open_from_cookie(tuple, iss, irs, syn_options, window);
     hash_insert(slot);
     const auto payload_offset = static_cast<std::uint32_t>(seg.header_len());
     s.conn.on_segment(now, tuple.remote.addr, tuple.local.addr, seg, std::move(m), payload_offset);
@@ -372,6 +448,7 @@ bool TcpStack::accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr&
 
 void TcpStack::poll(Instant now) {
     last_now_ = now;
+    tw_.expire(now);
     while (!timers_.empty() && timers_.top_deadline() <= now) {
         const std::uint32_t slot = timers_.top_slot();
         timers_.remove(slot);
@@ -411,7 +488,11 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
     // Bounded: each round delivers events, which may queue output that the
     // next round sends (and which may raise new events).
     for (int round = 0; round < 4 && s.in_use; ++round) {
-        const std::uint8_t ev = s.conn.take_events();
+        std::uint8_t ev = s.conn.take_events();
+        if (s.close_deferred && s.conn.recv_available() == 0) {
+            s.close_deferred = false;
+            ev |= event::kClosed;
+        }
         const ConnId id{slot, s.generation};
         if (ev & event::kConnected) {
             s.known_to_app = true;
@@ -427,8 +508,13 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
         if ((ev & event::kReadable) && s.known_to_app) handler_.on_readable(id);
         if ((ev & event::kWritable) && s.known_to_app) handler_.on_writable(id);
         if ((ev & event::kClosed) && !s.closed_notified) {
-            s.closed_notified = true;
-            if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
+            if (s.known_to_app && s.conn.state() == State::kTimeWait &&
+                s.conn.recv_available() > 0) {
+                s.close_deferred = true;
+            } else {
+                s.closed_notified = true;
+                if (s.known_to_app) handler_.on_closed(id, s.conn.close_reason());
+            }
         }
         if (!s.in_use || s.generation != id.generation) return;
         // A callback may have aborted/closed (new events) or queued data.
@@ -441,8 +527,26 @@ void TcpStack::after_activity(Instant now, std::uint32_t slot) {
         free_slot(slot);
         return;
     }
+    if (s.conn.state() == State::kTimeWait && !s.close_deferred) {
+        enter_time_wait(now, slot);
+        return;
+    }
     if (!s.hashed) hash_insert(slot);
     timers_.update(slot, s.conn.poll_at());
+}
+
+void TcpStack::after_read(std::uint32_t slot) {
+    const Slot& s = *slots_[slot];
+    if (s.conn.wants_output() || (s.close_deferred && s.conn.recv_available() == 0))
+        mark_dirty(slot);
+}
+
+void TcpStack::enter_time_wait(Instant now, std::uint32_t slot) {
+    // The connection already sent the ACK of the peer's FIN and raised
+    // kClosed (the application got on_closed(kNormal) above); what is left
+    // of TIME-WAIT needs no buffers and no handle.
+    tw_.insert(now, 2 * config_.tcp.msl, time_wait_state_of(slots_[slot]->conn));
+    free_slot(slot);
 }
 
 // --- application API ---
@@ -465,6 +569,7 @@ void TcpStack::unlisten(std::uint16_t port) {
 
 Result<ConnId, TcpError> TcpStack::connect(Instant now, net::Ipv4Addr dst, std::uint16_t dst_port) {
     last_now_ = now;
+    tw_.expire(now);  // in_use() below sees only live TIME-WAIT entries
     FourTuple tuple{{config_.local_addr, 0}, {dst, dst_port}};
     if (!chooser_->choose(*this, tuple, tuple.local.port)) return unexpected(TcpError::kNoPort);
     if (in_use(tuple)) return unexpected(TcpError::kPortInUse);
@@ -502,7 +607,7 @@ std::uint32_t TcpStack::recv(ConnId id, MutableByteSpan out) {
     Connection* c = get(id);
     if (c == nullptr) return 0;
     const std::uint32_t n = c->recv(out);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
     return n;
 }
 
@@ -515,7 +620,7 @@ void TcpStack::consume(ConnId id, std::uint32_t n) {
     Connection* c = get(id);
     if (c == nullptr) return;
     c->consume(n);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
 }
 
 bool TcpStack::recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
@@ -523,7 +628,7 @@ bool TcpStack::recv_mbuf(ConnId id, MbufPtr& out, std::uint32_t& out_offset,
     Connection* c = get(id);
     if (c == nullptr) return false;
     const bool ok = c->recv_mbuf(out, out_offset, out_len);
-    if (c->wants_output()) mark_dirty(id.index);
+    after_read(id.index);
     return ok;
 }
 

@@ -1,10 +1,13 @@
 // The per-lcore TCP stack: a fixed table of connections keyed by 4-tuple,
-// a listen table, the timers, and an event-driven application API.
+// a compact TIME-WAIT table (time_wait.h), a listen table, the timers, and
+// an event-driven application API.
 //
 // Read first: RFC 9293 §3.10 (user calls and what they do per state),
 // §3.10.7.1 (segments that match no connection get a reset), §3.4.2-3.4.3
 // (TIME-WAIT and reuse), RFC 6056 (ephemeral port choice; the chooser is
-// pluggable so an RSS-aware one can keep replies on this lcore).
+// pluggable so an RSS-aware one can keep replies on this lcore), RFC 4987
+// §3.6 (SYN cookies; how options ride in the timestamp is Linux's scheme,
+// see make_cookie in stack.cc).
 //
 // Model: smoltcp's Interface::poll(now) / poll_at(). Input comes through
 // on_segment (from the L3 adapter), time through poll(now); application
@@ -21,6 +24,7 @@
 #include "stack/base/result.h"
 #include "stack/tcp/connection.h"
 #include "stack/tcp/isn.h"
+#include "stack/tcp/time_wait.h"
 #include "stack/tcp/timer_heap.h"
 
 namespace l45::tcp {
@@ -52,6 +56,8 @@ class TcpHandler {
     virtual void on_readable(ConnId) {}
     virtual void on_writable(ConnId) {}
     // Once per connection the application knew of; the handle is dead after.
+    // An active close reports kNormal when the connection enters TIME-WAIT
+    // (the stack keeps answering for the tuple without the slot).
     virtual void on_closed(ConnId, CloseReason) {}
 };
 
@@ -81,6 +87,12 @@ struct TcpStackConfig {
     net::Ipv4Addr local_addr;
     std::uint32_t max_connections = 1024;
     std::uint32_t max_listeners = 16;
+    // TIME-WAIT entries (48 bytes each). A connection that enters TIME-WAIT
+    // gives its slot back at once and leaves an entry here for 2*MSL; when
+    // the table is full the oldest entry is evicted early (counted in
+    // time_wait_evicted). Steady state needs (active closes per second) x
+    // 2*MSL entries; the default is 4x the default max_connections.
+    std::uint32_t max_time_wait = 4096;
     bool syn_cookies = true;  // RFC 4987 §3.6, only once a backlog is full
 };
 
@@ -119,6 +131,7 @@ class TcpStack {
 
     // --- observation ---
     [[nodiscard]] const Connection* find(ConnId id) const;
+    // A connection or a TIME-WAIT entry holds the tuple (active opens avoid it).
     [[nodiscard]] bool in_use(const FourTuple& tuple) const;
     [[nodiscard]] std::uint32_t num_connections() const { return num_in_use_; }
     [[nodiscard]] const TcpCounters& counters() const { return counters_; }
@@ -149,13 +162,20 @@ class TcpStack {
     // slot when the connection has closed.
     void after_activity(Instant now, std::uint32_t slot);
     void flush_dirty(Instant now);
+    // After the application read: a window update to send, or a deferred
+    // close (TIME-WAIT with unread bytes) now due.
+    void after_read(std::uint32_t slot);
     // SYN cookies (RFC 4987 §3.6): the ISN carries a time slot, an MSS index
-    // and a keyed hash of the 4-tuple and the peer's ISN.
+    // and a keyed hash of the 4-tuple, the peer's ISN, the MSS index and
+    // `ts_options` (kCookieNoTs, or the option bits our SYN-ACK's TSval
+    // carried: see stack.cc).
     [[nodiscard]] std::uint32_t make_cookie(Instant now, const FourTuple& tuple, SeqNum irs,
-                                            std::uint16_t mss) const;
+                                            std::uint16_t mss, std::uint32_t ts_options) const;
     // The MSS the cookie encodes, or 0 when it does not verify.
     [[nodiscard]] std::uint16_t check_cookie(Instant now, const FourTuple& tuple, SeqNum irs,
-                                             std::uint32_t cookie) const;
+                                             std::uint32_t cookie, std::uint32_t ts_options) const;
+    // Hands a connection that just entered TIME-WAIT to tw_ and frees its slot.
+    void enter_time_wait(Instant now, std::uint32_t slot);
     void send_cookie_syn_ack(Instant now, const FourTuple& tuple, const TcpRepr& syn);
     [[nodiscard]] bool accept_cookie(Instant now, const FourTuple& tuple, const TcpRepr& seg,
                                      MbufPtr& m, Listener& l);
@@ -164,6 +184,7 @@ class TcpStack {
     TcpCounters counters_;
     ChallengeAckLimiter limiter_;
     IsnGenerator isn_;
+    TimeWaitTable tw_;
     TcpEnv env_;
     TcpHandler& handler_;
     EphemeralPortChooser default_chooser_;

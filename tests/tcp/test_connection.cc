@@ -975,7 +975,7 @@ TEST(TcpCongestion, LimitedTransmitOnTheFirstTwoDuplicates) {
     EXPECT_TRUE(h.conn().in_recovery());
 }
 
-TEST(TcpCongestion, SackBlocksPickTheHolesToResend) {
+TEST(TcpCongestion, SackBlocksPickTheHolesToResend) {  // more in test_recovery.cc
     TcpConfig cfg = plain_config();
     cfg.sack = true;
     Harness h(cfg);
@@ -1002,19 +1002,19 @@ TEST(TcpCongestion, SackBlocksPickTheHolesToResend) {
         a.options.sack_blocks[1] = {s0 + 1 * mss, s0 + 3 * mss};
         return a;
     };
+    // RFC 6675 §5 step 2: with more than 2 SMSS SACKed above SND.UNA,
+    // IsLost(SND.UNA) starts recovery at the first duplicate; NextSeg then
+    // resends the other lost hole in the same burst (cwnd - pipe allows).
     h.send(at(10ms), dup(2));
-    h.send(at(10ms), dup(2));
-    h.recv_nothing(at(10ms));
-    h.send(at(11ms), dup(2));
-    Captured r0 = h.recv(at(11ms));  // fast retransmit of segment 0
+    Captured r0 = h.recv(at(10ms));  // fast retransmit of segment 0
     EXPECT_EQ(r0.repr.seq, s0);
-    h.recv_nothing(at(11ms));
-    h.send(at(12ms), dup(2));  // the next duplicate resends the next hole
-    Captured r3 = h.recv(at(12ms));
+    Captured r3 = h.recv(at(10ms));
     EXPECT_EQ(r3.repr.seq, s0 + 3 * mss);
     EXPECT_EQ(r3.payload.size(), mss);
-    h.send(at(13ms), dup(2));  // no hole left below the highest SACK
-    h.recv_nothing(at(13ms));
+    h.recv_nothing(at(10ms));
+    h.send(at(11ms), dup(2));  // nothing new: nothing resent twice
+    h.recv_nothing(at(11ms));
+    EXPECT_EQ(h.counters().fast_retransmits, 1u);
     EXPECT_EQ(h.counters().sack_retransmits, 1u);
     // The ACK after the retransmissions arrive covers everything.
     h.send(at(20ms), seg(flags::kAck, 5001, 1001 + 14600));

@@ -214,14 +214,17 @@ TEST(TcpStack, HandshakeThroughListenTableAndCleanClose) {
     EXPECT_EQ(p.app_a.reason, CloseReason::kNormal);
     EXPECT_EQ(p.app_b.reason, CloseReason::kNormal);
     // Both shut down at once (a simultaneous close, RFC 9293 figure 13), so
-    // both sides wait in TIME-WAIT for 2 MSL; then the slots free.
-    EXPECT_EQ(p.a.find(*id)->state(), State::kTimeWait);
-    EXPECT_GE(p.a.num_connections() + p.b.num_connections(), 1u);
+    // both sides wait in TIME-WAIT for 2 MSL, but in the TIME-WAIT table:
+    // the slots are free at once and the handles dead.
+    EXPECT_EQ(p.a.find(*id), nullptr);
+    EXPECT_EQ(p.a.num_connections() + p.b.num_connections(), 0u);
+    EXPECT_EQ(p.a.counters().time_wait_entries, 1u);
+    EXPECT_EQ(p.b.counters().time_wait_entries, 1u);
     p.now += 61s;
     p.a.poll(p.now);
     p.b.poll(p.now);
-    EXPECT_EQ(p.a.num_connections() + p.b.num_connections(), 0u);
-    EXPECT_EQ(p.a.find(*id), nullptr);  // the handle is dead
+    EXPECT_EQ(p.a.counters().time_wait_entries + p.b.counters().time_wait_entries, 0u);
+    EXPECT_EQ(p.a.counters().time_wait_expired, 1u);
 }
 
 TEST(TcpStack, ConnectToClosedPortIsRefused) {
@@ -300,30 +303,7 @@ TEST(TcpStack, NicVerifiedChecksumSkipsSoftwareAndBadFlagDrops) {
     EXPECT_EQ(p.b.num_connections(), 1u);
 }
 
-TEST(TcpStack, NewSynReopensTimeWaitTuple) {
-    Pair p({}, {}, {});
-    ASSERT_TRUE(p.b.listen(80, 4));
-    auto id = p.a.connect(p.now, kIpB, 80);
-    ASSERT_TRUE(id.has_value());
-    const std::uint16_t a_port = p.a.find(*id)->tuple().local.port;
-    p.run([&] { return p.app_a.closed && p.app_b.closed; }, 10s);
-    const Connection* old = p.b.find(p.app_b.conn);
-    ASSERT_NE(old, nullptr);
-    ASSERT_EQ(old->state(), State::kTimeWait);
-    const SeqNum rcv_nxt = old->rcv_nxt();
-    const std::uint64_t sent_before = p.wire.sent;
-    // An old-looking SYN (below RCV.NXT) does not reopen it.
-    TcpRepr syn = syn_from(a_port);
-    syn.seq = rcv_nxt - 10;
-    inject(p.b, p.now, syn);
-    EXPECT_NE(p.b.find(p.app_b.conn), nullptr);
-    // A SYN above RCV.NXT does (RFC 6191): the old handle dies, an embryo appears.
-    syn.seq = rcv_nxt + 100000;
-    inject(p.b, p.now, syn);
-    EXPECT_EQ(p.b.find(p.app_b.conn), nullptr);
-    EXPECT_EQ(p.b.num_connections(), 1u);
-    EXPECT_GE(p.wire.sent, sent_before + 1);  // the SYN-ACK
-}
+// TIME-WAIT (slot hand-off, reopening, expiry): tests/tcp/test_time_wait.cc.
 
 TEST(TcpStack, BacklogLimitsEmbryos) {
     Pair p({}, {}, {});

@@ -385,6 +385,24 @@ void run_case(const CaseSpec& spec) {
         static_cast<unsigned long long>(ba->counters().corrupted),
         static_cast<unsigned long long>(a->stack->counters().bad_checksum),
         static_cast<unsigned long long>(b->stack->counters().bad_checksum));
+    // Loss recovery at work, per stack (the sender's counters show how
+    // losses were repaired: fast/SACK retransmits vs retransmission timeouts).
+    for (auto* h : {a.get(), b.get()}) {
+        const tcp::TcpCounters& c = h->stack->counters();
+        std::printf(
+            "[tcp_wire]   %s: rto %llu fast_rtx %llu sack_rtx %llu rtx %llu segs_out %llu "
+            "lost_rtx %llu tlp %llu stalls %llu ooo_queued %llu ooo_dropped %llu\n",
+            h == a.get() ? "A" : "B", static_cast<unsigned long long>(c.rto_timeouts),
+            static_cast<unsigned long long>(c.fast_retransmits),
+            static_cast<unsigned long long>(c.sack_retransmits),
+            static_cast<unsigned long long>(c.retransmits),
+            static_cast<unsigned long long>(c.segments_out),
+            static_cast<unsigned long long>(c.lost_retransmits),
+            static_cast<unsigned long long>(c.tlp_probes),
+            static_cast<unsigned long long>(c.recovery_stalls),
+            static_cast<unsigned long long>(c.ooo_queued),
+            static_cast<unsigned long long>(c.ooo_dropped));
+    }
     std::fflush(stdout);
 
     a->adapter->detach();
