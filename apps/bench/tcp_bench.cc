@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench/machine.h"
 #include "apps/bench/tcp_bench.h"
 #include "drivers/eal.h"
 
@@ -68,23 +69,8 @@ using l45::bench::TcpBenchOptions;
 using l45::bench::TcpFigure;
 using l45::bench::TcpMode;
 
-std::string first_line_with(const char* path, const std::string& key) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(key, 0) == 0) {
-            const auto colon = line.find(':');
-            return colon == std::string::npos ? line : line.substr(colon + 2);
-        }
-    return "?";
-}
-
-std::string loadavg() {
-    std::ifstream in("/proc/loadavg");
-    std::string a, b, c;
-    in >> a >> b >> c;
-    return a + " " + b + " " + c;
-}
+using l45::bench::first_line_with;
+using l45::bench::loadavg;
 
 struct Row {
     TcpMode mode;

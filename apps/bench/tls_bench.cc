@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "apps/bench/handshake_bench.h"
+#include "apps/bench/machine.h"
 #include "apps/bench/record_bench.h"
 #include "tls/record/aead.h"
 
@@ -58,23 +59,8 @@ const char* suite_short(CipherSuite s) {
     return "?";
 }
 
-std::string first_line_with(const char* path, const std::string& key) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(key, 0) == 0) {
-            const auto colon = line.find(':');
-            return colon == std::string::npos ? line : line.substr(colon + 2);
-        }
-    return "?";
-}
-
-std::string loadavg() {
-    std::ifstream in("/proc/loadavg");
-    std::string a, b, c;
-    in >> a >> b >> c;
-    return a + " " + b + " " + c;
-}
+using l45::bench::first_line_with;
+using l45::bench::loadavg;
 
 bool pin_to(int cpu) {
     cpu_set_t set;
