@@ -14,6 +14,9 @@ using namespace std::chrono_literals;
 // bytes (the client sends TEST_END once its writes returned, not once they
 // arrived) before it reports what it has.
 constexpr Duration kIperfSettleGrace = 2s;
+// A sending client waits at most this long after its last byte was
+// acknowledged for iperf3 -s to read it (see iperf_client_check).
+constexpr Duration kIperfReadGrace = 200ms;
 
 double seconds(Duration d) {
     return std::chrono::duration<double>(d).count();
@@ -672,6 +675,12 @@ void TcpServices::iperf_client_check(Instant now) {
         if (pattern_.remaining() != 0 || c == nullptr || c->flight_len() != 0 ||
             c->unsent_len() != 0)
             return;
+        // Acknowledged is not read: iperf3 -s counts only what it read
+        // before TEST_END. Its window reopening says it has read the rest;
+        // Linux may not announce a small reopening, hence the grace.
+        if (run.all_acked_at == Instant::max()) run.all_acked_at = now;
+        const std::uint32_t reopened = c->max_snd_wnd() - c->max_snd_wnd() / 8;
+        if (c->snd_wnd() < reopened && now - run.all_acked_at < kIperfReadGrace) return;
         ours.bytes = report_.sent;
         ours.sender = true;
     }

@@ -156,6 +156,7 @@ class TcpServices final : public tcp::TcpHandler {
         bool data_open = false;
         bool control_open = false;
         Instant running_since{};
+        Instant all_acked_at = Instant::max();  // sender: every byte acknowledged
     };
 
     void serve_echo(tcp::ConnId id);

@@ -346,6 +346,8 @@ class Connection {
     [[nodiscard]] SeqNum snd_max() const { return tcb_.snd_max; }
     [[nodiscard]] SeqNum rcv_nxt() const { return tcb_.rcv_nxt; }
     [[nodiscard]] std::uint32_t snd_wnd() const { return tcb_.snd_wnd; }
+    // The largest window the peer has offered (RFC 5961 §5.2 MAX.SND.WND).
+    [[nodiscard]] std::uint32_t max_snd_wnd() const { return tcb_.max_snd_wnd; }
     [[nodiscard]] std::uint32_t rcv_wnd() const;
     [[nodiscard]] std::uint16_t snd_mss() const { return tcb_.snd_mss; }
     [[nodiscard]] std::uint8_t snd_wscale() const { return tcb_.snd_wscale; }
