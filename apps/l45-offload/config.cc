@@ -683,56 +683,46 @@ Result<Config, std::string> load_config(const CliOverrides& cli) {
     return parse_config(text.str(), cli.config_path, base.empty() ? "." : base, cli);
 }
 
+namespace {
+
+// A flag that, when given, overrides the file's value (the file is read
+// after parsing, so the flag only records what was asked).
+template <class T>
+CLI::Option* override_option(CLI::App& app, const char* name, std::optional<T>& field,
+                             const char* help) {
+    return app.add_option_function<T>(
+        name, [&field](const T& v) { field = v; }, help);
+}
+
+}  // namespace
+
 void add_cli_options(CLI::App& app, CliOverrides& out) {
     app.add_option("-c,--config", out.config_path, "configuration file (TOML)");
-    app.add_option_function<std::uint16_t>(
-        "--https-port", [&out](const std::uint16_t& v) { out.https_port = v; },
-        "TLS listen port (443)");
-    app.add_option_function<std::uint16_t>(
-        "--http-port", [&out](const std::uint16_t& v) { out.http_port = v; },
-        "plain HTTP port answered with a redirect to https (80; 0: off)");
-    app.add_option_function<std::string>(
-        "--port", [&out](const std::string& v) { out.port_name = v; },
-        "DPDK port name (default: the first port)");
-    app.add_option_function<std::string>(
-        "--vdev", [&out](const std::string& v) { out.vdev = v; },
-        "vdev to create when the EAL has no port (net_tap0,iface=l45o0; \"\": never)");
-    app.add_option_function<std::string>(
-        "--ip", [&out](const std::string& v) { out.ip = v; },
-        "local address and prefix (198.18.0.2/24)");
-    app.add_option_function<std::string>(
-        "--gw", [&out](const std::string& v) { out.gateway = v; },
-        "default gateway (198.18.0.1; \"\": none)");
-    app.add_option_function<std::vector<std::uint16_t>>(
-           "--tls-queues", [&out](const std::vector<std::uint16_t>& v) { out.tls_queues = v; },
-           "rx queues serving TLS, e.g. 1,2,3")
+    override_option(app, "--https-port", out.https_port, "TLS listen port (443)");
+    override_option(app, "--http-port", out.http_port,
+                    "plain HTTP port answered with a redirect to https (80; 0: off)");
+    override_option(app, "--port", out.port_name, "DPDK port name (default: the first port)");
+    override_option(app, "--vdev", out.vdev,
+                    "vdev to create when the EAL has no port (net_tap0,iface=l45o0; \"\": never)");
+    override_option(app, "--ip", out.ip, "local address and prefix (198.18.0.2/24)");
+    override_option(app, "--gw", out.gateway, "default gateway (198.18.0.1; \"\": none)");
+    override_option(app, "--tls-queues", out.tls_queues, "rx queues serving TLS, e.g. 1,2,3")
         ->delimiter(',');
-    app.add_option_function<std::uint16_t>(
-        "--control-queue", [&out](const std::uint16_t& v) { out.control_queue = v; },
-        "rx queue for everything else (0)");
-    app.add_option_function<std::string>(
-        "--steering", [&out](const std::string& v) { out.steering = v; },
-        "auto (rte_flow when the NIC takes it) or software");
-    app.add_option_function<std::string>(
-        "--cert", [&out](const std::string& v) { out.cert_path = v; },
-        "certificate chain (PEM); with --key, the only certificate");
-    app.add_option_function<std::string>(
-        "--key", [&out](const std::string& v) { out.key_path = v; }, "private key (PEM)");
-    app.add_option_function<std::vector<std::string>>(
-        "--backend", [&out](const std::vector<std::string>& v) { out.backends = v; },
-        "backend IP:PORT (repeatable; replaces the file's list)");
-    app.add_option_function<std::uint32_t>(
-        "--max-connections", [&out](const std::uint32_t& v) { out.max_connections = v; },
-        "connection limit");
-    app.add_option_function<double>(
-        "--stats-interval", [&out](const double& v) { out.stats_interval_s = v; },
-        "seconds between stats lines (0: off)");
+    override_option(app, "--control-queue", out.control_queue, "rx queue for everything else (0)");
+    override_option(app, "--steering", out.steering,
+                    "auto (rte_flow when the NIC takes it) or software");
+    override_option(app, "--cert", out.cert_path,
+                    "certificate chain (PEM); with --key, the only certificate");
+    override_option(app, "--key", out.key_path, "private key (PEM)");
+    override_option(app, "--backend", out.backends,
+                    "backend IP:PORT (repeatable; replaces the file's list)");
+    override_option(app, "--max-connections", out.max_connections, "connection limit");
+    override_option(app, "--stats-interval", out.stats_interval_s,
+                    "seconds between stats lines (0: off)");
     app.add_flag_function(
         "--telemetry,!--no-telemetry", [&out](std::int64_t n) { out.telemetry = n > 0; },
         "expose counters through rte_telemetry");
-    app.add_option_function<std::string>(
-        "--keylog", [&out](const std::string& v) { out.keylog_file = v; },
-        "NSS key log file (for Wireshark)");
+    override_option(app, "--keylog", out.keylog_file, "NSS key log file (for Wireshark)");
 }
 
 }  // namespace l45::offload
