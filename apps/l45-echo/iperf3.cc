@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace l45::apps::iperf3 {
 namespace {
@@ -143,6 +144,28 @@ void JsonFrameReader::reset() {
     body_.clear();
 }
 
+namespace {
+
+struct ResultsRead {
+    std::size_t taken = 0;
+    std::optional<StreamResult> results;  // set once the whole frame was parsed
+};
+
+// The peer's results frame (both sides read one after the test): feeds
+// `in`, and once the frame is whole parses it and readies `frame` for the
+// next. A bad length or bad JSON is an error.
+Result<ResultsRead, std::string> read_results(JsonFrameReader& frame, ByteSpan in) {
+    auto taken = frame.feed(in);
+    if (!taken) return unexpected(taken.error());
+    if (!frame.complete()) return ResultsRead{*taken, std::nullopt};
+    auto results = parse_results(frame.json());
+    frame.reset();
+    if (!results) return unexpected(results.error());
+    return ResultsRead{*taken, *results};
+}
+
+}  // namespace
+
 void OutQueue::push_be32(std::uint32_t v) {
     std::array<std::uint8_t, 4> b{};
     store_be32(b.data(), v);
@@ -227,20 +250,14 @@ std::size_t ServerControl::on_input(ByteSpan in) {
             case Phase::kEndRequested:
                 return taken;  // nothing is due until end_test()
             case Phase::kResults: {
-                auto r = frame_.feed(rest);
+                auto r = read_results(frame_, rest);
                 if (!r) {
                     fail(r.error());
                     return in.size();
                 }
-                taken += *r;
-                if (!frame_.complete()) break;
-                auto peer = parse_results(frame_.json());
-                frame_.reset();
-                if (!peer) {
-                    fail(peer.error());
-                    return in.size();
-                }
-                peer_ = *peer;
+                taken += r->taken;
+                if (!r->results) break;
+                peer_ = *r->results;
                 out_.push_json(results_json(ours_));
                 out_.push(Msg::kDisplayResults);
                 phase_ = Phase::kWaitDone;
@@ -312,20 +329,14 @@ std::size_t ClientControl::on_input(ByteSpan in) {
             continue;
         }
         if (phase_ == Phase::kReadResults) {
-            auto r = frame_.feed(rest);
+            auto r = read_results(frame_, rest);
             if (!r) {
                 fail(r.error());
                 return in.size();
             }
-            taken += *r;
-            if (!frame_.complete()) continue;
-            auto peer = parse_results(frame_.json());
-            frame_.reset();
-            if (!peer) {
-                fail(peer.error());
-                return in.size();
-            }
-            peer_ = *peer;
+            taken += r->taken;
+            if (!r->results) continue;
+            peer_ = *r->results;
             phase_ = Phase::kWaitDisplay;
             continue;
         }
