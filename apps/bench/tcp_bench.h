@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -109,6 +110,60 @@ class StreamPattern {
   private:
     std::uint32_t max_len_;
     std::vector<std::uint8_t> bytes_;  // kPeriod + max_len
+};
+
+// The measured window of one figure and its progress watchdog. It opens
+// opt.warmup seconds after `begin` and closes opt.seconds later; at both
+// edges it reads the unit count and both threads' CPU clocks. Templated on
+// the time point: Linux's side keeps steady_clock time, l45's its Instant.
+template <class TimePoint>
+class MeasureWindow {
+  public:
+    enum class Tick : std::uint8_t { running, closed, stalled };
+    static constexpr std::chrono::seconds kStallTimeout{3};
+
+    MeasureWindow(const TcpBenchOptions& opt, TimePoint begin)
+        : open_at_(begin + span(opt.warmup)),
+          close_at_(open_at_ + span(opt.seconds)),
+          last_progress_(begin) {}
+
+    // Once per iteration, with the units done so far and both CPU clocks
+    // (cpu_b 0 when B runs on A's thread). `closed` fills fig's window
+    // figures; `stalled`: no unit for kStallTimeout.
+    [[nodiscard]] Tick tick(TimePoint now, std::uint64_t units, double cpu_a, double cpu_b,
+                            TcpFigure& fig) {
+        if (units != last_units_) {
+            last_units_ = units;
+            last_progress_ = now;
+        } else if (now - last_progress_ > kStallTimeout) {
+            return Tick::stalled;
+        }
+        if (!measuring_ && now >= open_at_) {
+            measuring_ = true;
+            units0_ = units;
+            opened_ = now;
+            cpu_a0_ = cpu_a;
+            cpu_b0_ = cpu_b;
+        } else if (measuring_ && now >= close_at_) {
+            fig.units = units - units0_;
+            fig.window_s = std::chrono::duration<double>(now - opened_).count();
+            fig.cpu_a_s = cpu_a - cpu_a0_;
+            fig.cpu_b_s = cpu_b - cpu_b0_;
+            return Tick::closed;
+        }
+        return Tick::running;
+    }
+
+  private:
+    static typename TimePoint::duration span(double seconds) {
+        return std::chrono::duration_cast<typename TimePoint::duration>(
+            std::chrono::duration<double>(seconds));
+    }
+
+    TimePoint open_at_, close_at_, last_progress_, opened_{};
+    std::uint64_t last_units_ = 0, units0_ = 0;
+    double cpu_a0_ = 0, cpu_b0_ = 0;
+    bool measuring_ = false;
 };
 
 [[nodiscard]] TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& options);

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +37,6 @@ constexpr int kMaxEvents = 64;
 constexpr std::size_t kMaxFds = 1 << 16;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
-constexpr auto kStallTimeout = std::chrono::seconds(3);
 
 bool pin_self(unsigned cpu) {
     cpu_set_t set;
@@ -140,6 +140,31 @@ struct FdState {
     std::uint64_t sent = 0;  // bytes written (bulk)
 };
 
+// What one drain of a readable socket found.
+struct Drained {
+    bool eof = false;
+    bool error = false;
+};
+
+// Reads `fd` until it would block, checking the bytes against the stream
+// pattern at the connection's offset (with opt.check) and counting them.
+Drained drain_checked(int fd, std::vector<std::uint8_t>& buf, const TcpBenchOptions& opt,
+                      const StreamPattern& pattern, FdState& s, std::uint64_t& received,
+                      std::uint64_t& check_failures) {
+    for (;;) {
+        const ssize_t r = read(fd, buf.data(), buf.size());
+        if (r > 0) {
+            const ByteSpan got(buf.data(), static_cast<std::size_t>(r));
+            if (opt.check && !pattern.matches(s.got, got)) ++check_failures;
+            s.got += static_cast<std::uint64_t>(r);
+            received += static_cast<std::uint64_t>(r);
+            continue;
+        }
+        if (r == 0) return {.eof = true};
+        return {.error = errno != EAGAIN && errno != EINTR};
+    }
+}
+
 // --- bulk ---
 
 void bulk_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int lfd, Shared& sh) {
@@ -170,22 +195,12 @@ void bulk_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int l
                 continue;
             }
             FdState& s = st[fd];
-            for (;;) {
-                const ssize_t r = read(fd, buf.data(), buf.size());
-                if (r > 0) {
-                    const ByteSpan got(buf.data(), static_cast<std::size_t>(r));
-                    if (opt.check && !pattern.matches(s.got, got)) ++check_failures;
-                    s.got += static_cast<std::uint64_t>(r);
-                    received += static_cast<std::uint64_t>(r);
-                    continue;
-                }
-                if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    if (r != 0) sh.failed.fetch_add(1, std::memory_order_relaxed);
-                    close(fd);  // closes the epoll registration too
-                    s.open = false;
-                    ++closed;
-                }
-                break;
+            const Drained d = drain_checked(fd, buf, opt, pattern, s, received, check_failures);
+            if (d.eof || d.error) {
+                if (d.error) sh.failed.fetch_add(1, std::memory_order_relaxed);
+                close(fd);  // closes the epoll registration too
+                s.open = false;
+                ++closed;
             }
             sh.received.store(received, std::memory_order_relaxed);
         }
@@ -199,7 +214,6 @@ TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, 
     (void)pin_self(opt.cpu_a);
     ThreadClock self;
     self.publish_self();
-    double cpu_a0 = 0, cpu_b0 = 0;
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     std::vector<int> fds;
     std::vector<FdState> st(kMaxFds);
@@ -232,12 +246,7 @@ TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, 
         }
     };
     auto units = [&] { return sh.received.load(std::memory_order_relaxed); };
-    auto t0 = Clock::time_point::max();
-    auto t1 = Clock::time_point::max();
-    std::uint64_t last_units = 0, units0 = 0;
-    auto last_progress = t_start;
-    Clock::time_point m0{};
-    bool measuring = false;
+    std::optional<MeasureWindow<Clock::time_point>> window;  // once every connection is up
     while (fig.error.empty()) {
         const int n = epoll_wait(ep, events, kMaxEvents, 10);
         for (int i = 0; i < n && fig.error.empty(); ++i) {
@@ -249,41 +258,20 @@ TcpFigure bulk_client(const TcpBenchOptions& opt, const StreamPattern& pattern, 
                     break;
                 }
                 s.connected = true;
-                if (++connected == opt.conns) {
-                    t0 = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                            std::chrono::duration<double>(opt.warmup));
-                    t1 = t0 + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(opt.seconds));
-                    last_progress = Clock::now();
-                }
+                if (++connected == opt.conns) window.emplace(opt, Clock::now());
             }
             pump(fd);
         }
         const auto now = Clock::now();
-        if (connected < opt.conns) {
+        if (!window) {
             if (now - t_start > kConnectTimeout) fig.error = "connections not up after 5 s";
             continue;
         }
-        const std::uint64_t u = units();
-        if (u != last_units) {
-            last_units = u;
-            last_progress = now;
-        } else if (now - last_progress > kStallTimeout) {
+        const auto tick =
+            window->tick(now, units(), self.seconds(), sh.server_clock.seconds(), fig);
+        if (tick == MeasureWindow<Clock::time_point>::Tick::closed) break;
+        if (tick == MeasureWindow<Clock::time_point>::Tick::stalled)
             fig.error = "no progress for 3 s";
-        }
-        if (!measuring && now >= t0) {
-            measuring = true;
-            units0 = u;
-            m0 = now;
-            cpu_a0 = self.seconds();
-            cpu_b0 = sh.server_clock.seconds();
-        } else if (measuring && now >= t1) {
-            fig.units = u - units0;
-            fig.window_s = std::chrono::duration<double>(now - m0).count();
-            fig.cpu_a_s = self.seconds() - cpu_a0;
-            fig.cpu_b_s = sh.server_clock.seconds() - cpu_b0;
-            break;
-        }
     }
     // Close: the FIN follows what the socket still holds; the server reads to EOF.
     for (int fd : fds)
@@ -323,20 +311,7 @@ void crr_server(const TcpBenchOptions& opt, const StreamPattern& pattern, int lf
                 continue;
             }
             FdState& s = st[fd];
-            bool eof = false, error = false;
-            for (;;) {
-                const ssize_t r = read(fd, buf.data(), buf.size());
-                if (r > 0) {
-                    const ByteSpan got(buf.data(), static_cast<std::size_t>(r));
-                    if (opt.check && !pattern.matches(s.got, got)) ++check_failures;
-                    s.got += static_cast<std::uint64_t>(r);
-                    received += static_cast<std::uint64_t>(r);
-                    continue;
-                }
-                if (r == 0) eof = true;
-                if (r < 0 && errno != EAGAIN && errno != EINTR) error = true;
-                break;
-            }
+            auto [eof, error] = drain_checked(fd, buf, opt, pattern, s, received, check_failures);
             if (!error && s.got >= opt.request_len && !s.answered) {
                 s.answered = true;
                 const ByteSpan resp = pattern.at(0, opt.response_len);
@@ -367,7 +342,6 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern, S
     (void)pin_self(opt.cpu_a);
     ThreadClock self;
     self.publish_self();
-    double cpu_a0 = 0, cpu_b0 = 0;
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     std::vector<FdState> st(kMaxFds);
     std::vector<std::uint8_t> buf(std::max(opt.response_len, 4096u));
@@ -386,15 +360,8 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern, S
         else
             ++failed;
     };
-    const auto t_start = Clock::now();
-    const auto t0 = t_start + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(opt.warmup));
-    const auto t1 = t0 + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(opt.seconds));
-    std::uint64_t last_units = 0, units0 = 0;
-    auto last_progress = t_start;
-    Clock::time_point m0{}, t_stop{};
-    bool measuring = false;
+    MeasureWindow<Clock::time_point> window(opt, Clock::now());
+    Clock::time_point t_stop{};
     for (;;) {
         while (!stopping && in_flight < opt.concurrency) {
             const int fd = start_connect(opt.kernel_port, opt.kernel_mss);
@@ -433,20 +400,7 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern, S
                 epoll_mod(ep, fd, EPOLLIN);
                 continue;
             }
-            bool eof = false, error = false;
-            for (;;) {
-                const ssize_t r = read(fd, buf.data(), buf.size());
-                if (r > 0) {
-                    const ByteSpan got(buf.data(), static_cast<std::size_t>(r));
-                    if (opt.check && !pattern.matches(s.got, got)) ++check_failures;
-                    s.got += static_cast<std::uint64_t>(r);
-                    received += static_cast<std::uint64_t>(r);
-                    continue;
-                }
-                if (r == 0) eof = true;
-                if (r < 0 && errno != EAGAIN && errno != EINTR) error = true;
-                break;
-            }
+            auto [eof, error] = drain_checked(fd, buf, opt, pattern, s, received, check_failures);
             if (error) {
                 finish(fd, false);
                 continue;
@@ -466,27 +420,14 @@ TcpFigure crr_client(const TcpBenchOptions& opt, const StreamPattern& pattern, S
             }
             continue;
         }
-        if (completed != last_units) {
-            last_units = completed;
-            last_progress = now;
-        } else if (now - last_progress > kStallTimeout) {
+        const auto tick =
+            window.tick(now, completed, self.seconds(), sh.server_clock.seconds(), fig);
+        if (tick == MeasureWindow<Clock::time_point>::Tick::stalled) {
             fig.error = "no progress for 3 s";
             if (connect_errors > 0)
                 fig.error += std::string(" (connect: ") + std::strerror(last_errno) + ")";
         }
-        if (!measuring && now >= t0) {
-            measuring = true;
-            units0 = completed;
-            m0 = now;
-            cpu_a0 = self.seconds();
-            cpu_b0 = sh.server_clock.seconds();
-        } else if ((measuring && now >= t1) || !fig.error.empty()) {
-            if (measuring && fig.error.empty()) {
-                fig.units = completed - units0;
-                fig.window_s = std::chrono::duration<double>(now - m0).count();
-                fig.cpu_a_s = self.seconds() - cpu_a0;
-                fig.cpu_b_s = sh.server_clock.seconds() - cpu_b0;
-            }
+        if (tick != MeasureWindow<Clock::time_point>::Tick::running || !fig.error.empty()) {
             stopping = true;
             t_stop = now;
         }

@@ -35,11 +35,6 @@ using namespace std::chrono_literals;
 constexpr std::uint16_t kBenchPort = 5001;
 constexpr Duration kConnectTimeout = 5s;
 constexpr Duration kDrainTimeout = 10s;
-constexpr Duration kStallTimeout = 3s;
-
-Duration to_duration(double seconds) {
-    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
-}
 
 // What B publishes for A (one writer, B; one reader, A).
 struct alignas(64) BPublished {
@@ -563,39 +558,17 @@ TcpFigure run_l45(TcpMode mode, const TcpBenchOptions& opt) {
         if (now - t_start > kConnectTimeout) fig.error = "connections not up after 5 s";
     }
     // Phase 2: warm-up, then the measured window.
-    const Instant t_warm = MonotonicClock::now();
-    const Instant t0 = t_warm + to_duration(opt.warmup);
-    const Instant t1 = t0 + to_duration(opt.seconds);
-    Instant last_progress = t_warm;
-    std::uint64_t last_units = 0;
-    std::uint64_t units0 = 0;
-    Instant m0{};
-    double cpu_a0 = 0, cpu_b0 = 0;
-    bool measuring = false;
+    MeasureWindow<Instant> window(opt, MonotonicClock::now());
     while (fig.error.empty()) {
         const Instant now = MonotonicClock::now();
         step(now);
-        const std::uint64_t u = units();
-        if (u != last_units) {
-            last_units = u;
-            last_progress = now;
-        } else if (now - last_progress > kStallTimeout) {
+        const auto tick = window.tick(now, units(), run->a_clock.seconds(),
+                                      two_lcores ? run->b_clock.seconds() : 0, fig);
+        if (tick == MeasureWindow<Instant>::Tick::closed) break;
+        if (tick == MeasureWindow<Instant>::Tick::stalled) {
             fig.error = "no progress for 3 s";
             if (client != nullptr && client->connect_errors() > 0)
                 fig.error += std::string(" (connect: ") + client->last_connect_error() + ")";
-        }
-        if (!measuring && now >= t0) {
-            measuring = true;
-            units0 = u;
-            m0 = now;
-            cpu_a0 = run->a_clock.seconds();
-            cpu_b0 = run->b_clock.seconds();
-        } else if (measuring && now >= t1) {
-            fig.units = u - units0;
-            fig.window_s = std::chrono::duration<double>(now - m0).count();
-            fig.cpu_a_s = run->a_clock.seconds() - cpu_a0;
-            if (two_lcores) fig.cpu_b_s = run->b_clock.seconds() - cpu_b0;
-            break;
         }
     }
     // Phase 3: stop, let every connection close normally, check the totals.
