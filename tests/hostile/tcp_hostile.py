@@ -49,23 +49,8 @@ report = RUN.report
 conf.verb = 0
 
 
-
-
 def start_echo():
-    log = open(os.path.join(TMP, "server.log"), "w+")
-    p = subprocess.Popen([ECHO, "--no-pci", "--vdev", f"net_tap0,iface={IFACE}", "--",
-                          "--ip", f"{L45_IP}/24", "--stats-interval", "0"],
-                         stdout=log, stderr=subprocess.STDOUT)
-    procs.append(p)
-    for _ in range(100):
-        log.seek(0)
-        if "l45-echo: up" in log.read():
-            return p, log
-        if p.poll() is not None:
-            break
-        time.sleep(0.1)
-    log.seek(0)
-    raise RuntimeError(f"l45-echo did not come up:\n{log.read()}")
+    return RUN.start_echo(ECHO, IFACE, "server.log", ip=f"{L45_IP}/24")
 
 
 def enter_ns():
