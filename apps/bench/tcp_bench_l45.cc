@@ -56,6 +56,19 @@ class BenchApp : public tcp::TcpHandler {
     virtual void service(Instant now) = 0;
 
   protected:
+    // Zero copy: checks the received segments in place against the stream
+    // pattern at `offset` (with opt.check), counts them and releases them.
+    template <class Offset>
+    void drain_checked(tcp::ConnId id, const TcpBenchOptions& opt, const StreamPattern& pattern,
+                       Offset& offset, std::uint64_t& received, std::uint64_t& check_failures) {
+        for (ByteSpan d = stack_->peek(id); !d.empty(); d = stack_->peek(id)) {
+            if (opt.check && !pattern.matches(offset, d)) ++check_failures;
+            offset += static_cast<Offset>(d.size());
+            received += d.size();
+            stack_->consume(id, static_cast<std::uint32_t>(d.size()));
+        }
+    }
+
     tcp::TcpStack* stack_ = nullptr;
 };
 
@@ -189,13 +202,7 @@ class BulkReceiver final : public BenchApp {
     void on_readable(tcp::ConnId id) override {
         Flow* f = find(id);
         if (f == nullptr) return;
-        // Zero copy: read the received segments in place, then release them.
-        for (ByteSpan d = stack_->peek(id); !d.empty(); d = stack_->peek(id)) {
-            if (opt_.check && !pattern_.matches(f->received, d)) ++check_failures_;
-            f->received += d.size();
-            received_ += d.size();
-            stack_->consume(id, static_cast<std::uint32_t>(d.size()));
-        }
+        drain_checked(id, opt_, pattern_, f->received, received_, check_failures_);
         const tcp::Connection* c = stack_->find(id);
         if (c != nullptr && c->recv_finished()) stack_->close(id);
     }
@@ -281,12 +288,7 @@ class CrrClient final : public BenchApp {
     void on_readable(tcp::ConnId id) override {
         CrrState* s = get(id);
         if (s == nullptr) return;
-        for (ByteSpan d = stack_->peek(id); !d.empty(); d = stack_->peek(id)) {
-            if (opt_.check && !pattern_.matches(s->got, d)) ++check_failures_;
-            s->got += static_cast<std::uint32_t>(d.size());
-            received_ += d.size();
-            stack_->consume(id, static_cast<std::uint32_t>(d.size()));
-        }
+        drain_checked(id, opt_, pattern_, s->got, received_, check_failures_);
         if (s->got >= opt_.response_len && !s->close_called) {
             // The client closes first, so the client holds TIME-WAIT.
             s->close_called = true;
@@ -351,12 +353,7 @@ class CrrServer final : public BenchApp {
     void on_readable(tcp::ConnId id) override {
         CrrState* s = get(id);
         if (s == nullptr) return;
-        for (ByteSpan d = stack_->peek(id); !d.empty(); d = stack_->peek(id)) {
-            if (opt_.check && !pattern_.matches(s->got, d)) ++check_failures_;
-            s->got += static_cast<std::uint32_t>(d.size());
-            received_ += d.size();
-            stack_->consume(id, static_cast<std::uint32_t>(d.size()));
-        }
+        drain_checked(id, opt_, pattern_, s->got, received_, check_failures_);
         if (s->got >= opt_.request_len && !s->answered) {
             s->answered = true;
             if (stack_->send(id, pattern_.at(0, opt_.response_len)) != opt_.response_len) {
