@@ -195,35 +195,30 @@ class Loader {
     }
 
     void apply(const CliOverrides& cli) {
-        const auto from_cli = [&](const char* key, const char* flag) { where_[key] = flag; };
-        if (cli.https_port) {
-            config.https_port = *cli.https_port;
-            from_cli("listen.https_port", "--https-port");
-        }
-        if (cli.http_port) {
-            config.http_port = *cli.http_port;
-            from_cli("listen.http_port", "--http-port");
-        }
+        // A flag that sets a field the file may also set: errors about the
+        // value then name the flag instead of the file's line.
+        const auto take = [&](const auto& flag_value, auto& field, const char* key,
+                              const char* flag) {
+            if (!flag_value) return;
+            field = *flag_value;
+            where_[key] = flag;
+        };
+        take(cli.https_port, config.https_port, "listen.https_port", "--https-port");
+        take(cli.http_port, config.http_port, "listen.http_port", "--http-port");
         if (cli.port_name) config.port_name = *cli.port_name;
         if (cli.vdev) config.vdev = *cli.vdev;
         if (cli.ip) {
-            from_cli("network.ip", "--ip");
+            where_["network.ip"] = "--ip";
             set_ip(*cli.ip, "network.ip");
         }
         if (cli.gateway) {
-            from_cli("network.gateway", "--gw");
+            where_["network.gateway"] = "--gw";
             set_gateway(*cli.gateway, "network.gateway");
         }
-        if (cli.tls_queues) {
-            config.tls_queues = *cli.tls_queues;
-            from_cli("queues.tls", "--tls-queues");
-        }
-        if (cli.control_queue) {
-            config.control_queue = *cli.control_queue;
-            from_cli("queues.control", "--control-queue");
-        }
+        take(cli.tls_queues, config.tls_queues, "queues.tls", "--tls-queues");
+        take(cli.control_queue, config.control_queue, "queues.control", "--control-queue");
         if (cli.steering) {
-            from_cli("queues.steering", "--steering");
+            where_["queues.steering"] = "--steering";
             set_steering(*cli.steering, "queues.steering");
         }
         if (cli.cert_path || cli.key_path) {
@@ -239,22 +234,14 @@ class Loader {
             }
         }
         if (cli.backends) {
-            from_cli("backends.servers", "--backend");
+            where_["backends.servers"] = "--backend";
             set_backends(*cli.backends);
         }
-        if (cli.max_connections) {
-            config.max_connections = *cli.max_connections;
-            from_cli("limits.max_connections", "--max-connections");
-        }
-        if (cli.stats_interval_s) {
-            config.stats_interval_s = *cli.stats_interval_s;
-            from_cli("stats.interval_s", "--stats-interval");
-        }
+        take(cli.max_connections, config.max_connections, "limits.max_connections",
+             "--max-connections");
+        take(cli.stats_interval_s, config.stats_interval_s, "stats.interval_s", "--stats-interval");
         if (cli.telemetry) config.telemetry = *cli.telemetry;
-        if (cli.keylog_file) {
-            config.keylog_file = *cli.keylog_file;
-            from_cli("tls.keylog_file", "--keylog");
-        }
+        take(cli.keylog_file, config.keylog_file, "tls.keylog_file", "--keylog");
     }
 
     // Checks across fields, and the files.
