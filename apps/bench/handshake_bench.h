@@ -14,6 +14,10 @@ namespace l45::bench {
 struct HandshakeOptions {
     double seconds = 0.6;
     double warmup = 0.15;
+    // Only the server's asymmetric operations (keygen, derive, sign): the
+    // bound other programs compare a server with. The handshake and client
+    // figures stay 0.
+    bool server_asym_only = false;
 };
 
 struct HandshakeResult {

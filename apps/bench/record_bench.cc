@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -441,13 +442,14 @@ void cross_check(tls::CryptoEngine& engine, CipherSuite suite) {
 std::vector<RecordResult> run_record_bench(tls::CryptoEngine& engine,
                                            const RecordOptions& options) {
     std::vector<RecordResult> results;
-    const CipherSuite suites[] = {CipherSuite::aes_128_gcm_sha256, CipherSuite::aes_256_gcm_sha384,
-                                  CipherSuite::chacha20_poly1305_sha256};
+    auto wanted = [](const std::vector<std::string>& list, const std::string& name) {
+        return list.empty() || std::find(list.begin(), list.end(), name) != list.end();
+    };
     std::size_t max_batch = 1;
     for (std::size_t b : options.batch_sizes)
         max_batch = std::max(max_batch, b);
 
-    for (CipherSuite suite : suites) {
+    for (CipherSuite suite : options.suites) {
         cross_check(engine, suite);
         const bool chacha = suite == CipherSuite::chacha20_poly1305_sha256;
         for (std::size_t size : options.sizes) {
@@ -459,6 +461,7 @@ std::vector<RecordResult> run_record_bench(tls::CryptoEngine& engine,
 
             auto run = [&](const std::string& impl, std::size_t batch, auto& bench) {
                 for (const char* op : {"seal", "open"}) {
+                    if (!wanted(options.ops, op)) continue;
                     Stopwatch sw;
                     Measurement m;
                     if (std::strcmp(op, "seal") == 0) {
@@ -481,23 +484,24 @@ std::vector<RecordResult> run_record_bench(tls::CryptoEngine& engine,
                                  suite_name(suite), size, op, impl.c_str(), batch, gbs);
                 }
             };
-            {
+            if (wanted(options.impls, "l45")) {
                 L45Single b(engine, suite, ring);
                 run("l45", 1, b);
             }
-            {
+            if (wanted(options.impls, "ipsec-mb")) {
                 RawMb b(engine, suite, ring, false);
                 run("ipsec-mb", 1, b);
             }
-            if (chacha) {
+            if (chacha && wanted(options.impls, "ipsec-mb-direct")) {
                 RawMb b(engine, suite, ring, true);
                 run("ipsec-mb-direct", 1, b);
             }
-            {
+            if (wanted(options.impls, "openssl")) {
                 OsslEvp b(suite, ring);
                 run("openssl", 1, b);
             }
             for (std::size_t n : options.batch_sizes) {
+                if (!wanted(options.impls, "l45-batch")) break;
                 L45Batch b(engine, suite, ring, n);
                 run("l45-batch", n, b);
             }

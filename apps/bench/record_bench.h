@@ -17,6 +17,13 @@ struct RecordOptions {
     double warmup = 0.15;
     std::vector<std::size_t> sizes = {1024, 16384};
     std::vector<std::size_t> batch_sizes = {8, 16};
+    std::vector<tls::CipherSuite> suites = {tls::CipherSuite::aes_128_gcm_sha256,
+                                            tls::CipherSuite::aes_256_gcm_sha384,
+                                            tls::CipherSuite::chacha20_poly1305_sha256};
+    // Implementations to time (RecordResult::impl names); empty: all of them.
+    std::vector<std::string> impls;
+    // Operations to time ("seal", "open"); empty: both.
+    std::vector<std::string> ops;
 };
 
 // One figure: payload bytes (the record's content, not header/type/tag)

@@ -22,6 +22,7 @@
 #include "apps/bench/handshake_bench.h"
 #include "apps/bench/machine.h"
 #include "apps/bench/record_bench.h"
+#include "apps/bench/timing.h"
 #include "tls/record/aead.h"
 
 namespace {
@@ -166,7 +167,11 @@ int main(int argc, char** argv) {
     app.add_option("--batch", batches, "AeadBatch sizes")
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
+    bool cpu_time = false;
+    app.add_flag("--cpu-time", cpu_time,
+                 "count thread CPU time instead of wall time (figures per CPU-second)");
     CLI11_PARSE(app, argc, argv);
+    if (cpu_time) l45::bench::stopwatch_time_base() = l45::bench::TimeBase::thread_cpu;
 
     if (!pin_to(cpu)) {
         std::fprintf(stderr, "l45-tls-bench: cannot pin to CPU %d\n", cpu);
@@ -185,7 +190,8 @@ int main(int argc, char** argv) {
     std::printf("  ipsec-mb     : %s, arch %s (init_mb_mgr_auto)\n", imb_get_version_str(),
                 arch_name((*engine)->arch()));
     std::printf("  openssl      : %s\n", OpenSSL_version(OPENSSL_VERSION));
-    std::printf("  seconds/fig  : %.2f (+%.2f warm-up)\n", seconds, warmup);
+    std::printf("  seconds/fig  : %.2f (+%.2f warm-up), counting %s time\n", seconds, warmup,
+                cpu_time ? "thread CPU" : "wall");
     std::printf("  loadavg start: %s\n", loadavg().c_str());
     std::fflush(stdout);
 
