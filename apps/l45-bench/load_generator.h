@@ -95,11 +95,28 @@ struct LoadStats {  // cumulative; read at any time for the progress line
     Histogram latency;  // ns; rr: request->response; handshake: connect->handshake done
 
     // --- added after the agreed interface ---
-    std::uint64_t closed = 0;    // connections that ended cleanly
-    std::uint64_t timeouts = 0;  // of errors: idle_timeout expiries
+    std::uint64_t closed = 0;     // connections that ended cleanly
+    std::uint64_t timeouts = 0;   // of errors: idle_timeout expiries
+    Histogram handshake_latency;  // ns, every mode: TCP connect -> handshake done
 };
 
 class ClientSession;
+struct SessionEnv;
+
+// Whether another request may start: the generator's `total` and the end
+// of the run (shared by every session of the generator).
+struct RequestBudget {
+    std::uint64_t total = 0;    // 0: no limit
+    std::uint64_t started = 0;  // requests (handshake mode: connections) begun
+    bool stopping = false;      // duration over or stop(): nothing new
+
+    [[nodiscard]] bool available() const { return !stopping && (total == 0 || started < total); }
+    [[nodiscard]] bool take() {
+        if (!available()) return false;
+        ++started;
+        return true;
+    }
+};
 
 class LoadGenerator final : public tcp::TcpHandler {
   public:
@@ -138,10 +155,13 @@ class LoadGenerator final : public tcp::TcpHandler {
     LoadGenerator() = default;
 
     [[nodiscard]] ClientSession* session_of(tcp::ConnId id);
+    [[nodiscard]] SessionEnv env();
     // Fills idle sessions with new connections while the run wants more.
     void open_more(Instant now);
     [[nodiscard]] bool wants_more() const;
+    // on_closed: the session goes back to the pool.
     void release(ClientSession& session);
+    void expire_idle(Instant now);
 
     LoadOptions options_;
     LoadStats stats_;
@@ -149,14 +169,18 @@ class LoadGenerator final : public tcp::TcpHandler {
     std::vector<std::unique_ptr<ClientSession>> sessions_;
     std::vector<ClientSession*> idle_;     // free sessions (a stack)
     std::vector<ClientSession*> by_slot_;  // ConnId::index -> session
+    std::vector<std::uint8_t> scratch_;    // 16 KiB: decrypted data, pattern chunks
+    std::string http_request_;             // payload http: the GET, built once
+    RequestBudget budget_;
     tcp::TcpStack* stack_ = nullptr;
     Instant now_{};
     Instant started_{}, finished_{};
-    Instant deadline_ = Instant::max();
+    Instant deadline_ = Instant::max();       // the duration's end
+    Instant hard_deadline_ = Instant::max();  // stop + grace: what is left is reset
     Instant next_expiry_scan_{};
-    std::uint64_t requests_started_ = 0;  // handshake/rr: towards `total`
+    std::uint64_t seed_base_ = 0;
+    std::uint64_t num_opened_ = 0;
     std::uint32_t num_open_ = 0;
-    bool stopping_ = false;
 };
 
 // A plaintext echo backend (every byte back, in order; a FIN is answered
