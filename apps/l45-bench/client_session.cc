@@ -35,6 +35,7 @@ void ClientSession::start(tcp::ConnId id, std::uint64_t seed, Instant now) {
     aborted_ = false;
     integrity_bad_ = false;
     peer_end_seen_ = false;
+    cut_ = false;
 }
 
 void ClientSession::on_connected(SessionEnv& env) {
@@ -367,8 +368,10 @@ void ClientSession::stop(SessionEnv& env) {
             return;
         case Phase::connecting:
         case Phase::handshaking:
-            // Cut at the end of the run: not a failure of the server.
+            // Cut at the end of the run: not a failure of the server, and
+            // not a clean close either.
             work_done_ = true;
+            cut_ = true;
             return abort(env);
         case Phase::running:
             break;
@@ -401,7 +404,7 @@ void ClientSession::on_closed(SessionEnv& env, tcp::CloseReason /*reason*/) {
         ++env.stats.tcp_errors;
         failed_ = true;
     }
-    if (!failed_) ++env.stats.closed;
+    if (!failed_ && !cut_) ++env.stats.closed;
     phase_ = Phase::closing;
     aborted_ = true;  // the handle is dead: nothing more goes to the stack
 }

@@ -131,6 +131,7 @@ class ClientSession {
     bool aborted_ = false;        // TcpStack::abort called
     bool integrity_bad_ = false;  // a mismatch was counted on this connection
     bool reset_pending_ = false;  // release() failed once
+    bool cut_ = false;            // reset by stop() before the handshake completed
 };
 
 }  // namespace l45::loadgen

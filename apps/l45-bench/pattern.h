@@ -1,7 +1,11 @@
 // The echo payload: a deterministic byte stream per connection, addressable
 // by offset, so the bytes that come back can be checked wherever a TLS
 // record or TCP segment happened to cut them. Word j of stream `seed` is
-// splitmix64(seed * golden + j), little-endian; nothing is stored.
+// splitmix64(seed * golden + j); byte i is the base64 character its byte
+// i % 8 selects, and every 64th byte is '\n'. Text in lines, so echo servers
+// that treat data as strings or lines (gnutls-serv --echo stops at a NUL)
+// return it unchanged; 6 bits per byte still catch any reordering or
+// corruption. Nothing is stored.
 //
 // Read first: Steele, Lea, Flood, "Fast splittable pseudorandom number
 // generators" (OOPSLA 2014), for splitmix64's finaliser.
@@ -20,8 +24,19 @@ namespace l45::loadgen {
     return z ^ (z >> 31);
 }
 
+inline constexpr char kPatternAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline constexpr std::uint64_t kPatternLineLen = 64;  // 63 characters and '\n'
+
+// Byte b (0..7) of `word` at stream offset `offset`.
+[[nodiscard]] inline std::uint8_t pattern_char(std::uint64_t word, unsigned b,
+                                               std::uint64_t offset) {
+    if (offset % kPatternLineLen == kPatternLineLen - 1) return '\n';
+    return static_cast<std::uint8_t>(kPatternAlphabet[(word >> (8 * b)) & 63]);
+}
+
 [[nodiscard]] inline std::uint8_t pattern_byte(std::uint64_t seed, std::uint64_t offset) {
-    return static_cast<std::uint8_t>(pattern_word(seed, offset / 8) >> (8 * (offset % 8)));
+    return pattern_char(pattern_word(seed, offset / 8), static_cast<unsigned>(offset % 8), offset);
 }
 
 // Writes the stream's bytes [offset, offset + out.size()).
@@ -31,7 +46,7 @@ inline void fill_pattern(std::uint64_t seed, std::uint64_t offset, std::span<std
         const std::uint64_t pos = offset + i;
         const std::uint64_t word = pattern_word(seed, pos / 8);
         for (unsigned b = static_cast<unsigned>(pos % 8); b < 8 && i < out.size(); ++b, ++i)
-            out[i] = static_cast<std::uint8_t>(word >> (8 * b));
+            out[i] = pattern_char(word, b, offset + i);
     }
 }
 
@@ -44,7 +59,7 @@ inline void fill_pattern(std::uint64_t seed, std::uint64_t offset, std::span<std
         const std::uint64_t pos = offset + i;
         const std::uint64_t word = pattern_word(seed, pos / 8);
         for (unsigned b = static_cast<unsigned>(pos % 8); b < 8 && i < in.size(); ++b, ++i)
-            bad += in[i] != static_cast<std::uint8_t>(word >> (8 * b)) ? 1 : 0;
+            bad += in[i] != pattern_char(word, b, offset + i) ? 1 : 0;
     }
     return bad;
 }
