@@ -36,6 +36,7 @@ void ClientSession::start(tcp::ConnId id, std::uint64_t seed, Instant now) {
     integrity_bad_ = false;
     peer_end_seen_ = false;
     cut_ = false;
+    closed_ = false;
 }
 
 void ClientSession::on_connected(SessionEnv& env) {
@@ -62,6 +63,7 @@ void ClientSession::pump(SessionEnv& env) {
         progress |= peer_end(env);
         progress |= write_app_data(env);
         progress |= flush(env);
+        progress |= finish_close(env);
         if (!progress) break;
         any = true;
     }
@@ -302,11 +304,25 @@ bool ClientSession::flush(SessionEnv& env) {
     }
     // §6.1: our FIN follows close_notify (or the alert) once it is out.
     if (phase_ == Phase::closing && tls_->pending_output().empty()) {
-        env.stack.close(id_);
+        // A half-close (RFC 9293 §3.10.4): the server's close_notify, tickets
+        // or last response bytes may still come, and data arriving after a
+        // full close() would be answered with a reset (RFC 2525 §2.17).
+        env.stack.shutdown(id_);
         fin_sent_ = true;
         progress = true;
     }
     return progress;
+}
+
+bool ClientSession::finish_close(SessionEnv& env) {
+    if (!fin_sent_ || closed_ || aborted_) return false;
+    // Both FINs seen and every byte read: the stack may free the slot (the
+    // connection enters TIME-WAIT and on_closed follows).
+    const tcp::Connection* c = env.stack.find(id_);
+    if (c == nullptr || !c->recv_finished()) return false;
+    env.stack.close(id_);
+    closed_ = true;
+    return true;
 }
 
 void ClientSession::begin_close(SessionEnv& env) {

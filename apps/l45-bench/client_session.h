@@ -100,6 +100,9 @@ class ClientSession {
     void handshake_done(SessionEnv& env);
     // close_notify, then FIN once the output is out.
     void begin_close(SessionEnv& env);
+    // After our FIN: once the peer's FIN came and everything was read, the
+    // full close that lets the stack release the connection.
+    bool finish_close(SessionEnv& env);
     void fail_tls(SessionEnv& env, const tls::TlsError& error);
     // A failure that is not TLS's (truncation, an unexpected close).
     void fail(SessionEnv& env, std::uint64_t LoadStats::*counter);
@@ -126,7 +129,8 @@ class ClientSession {
     bool peer_end_seen_ = false;  // peer_end() handled the peer's close
     bool work_done_ = false;      // everything this connection was for happened
     bool close_sent_ = false;     // close_notify queued
-    bool fin_sent_ = false;       // our FIN (TcpStack::close)
+    bool fin_sent_ = false;       // our FIN (TcpStack::shutdown)
+    bool closed_ = false;         // TcpStack::close after the peer's FIN
     bool failed_ = false;         // counted as an error already
     bool aborted_ = false;        // TcpStack::abort called
     bool integrity_bad_ = false;  // a mismatch was counted on this connection

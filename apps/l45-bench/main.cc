@@ -280,6 +280,19 @@ int run(Args& args) {
         }
     }
     adapter.detach();
+    {
+        const auto& t = tcp.counters();
+        std::fprintf(stderr,
+                     "l45-bench: tcp segments in %llu out %llu, retransmits %llu, resets sent "
+                     "%llu received %llu, no_connection %llu, table_full %llu\n",
+                     static_cast<unsigned long long>(t.segments_in),
+                     static_cast<unsigned long long>(t.segments_out),
+                     static_cast<unsigned long long>(t.retransmits),
+                     static_cast<unsigned long long>(t.resets_sent),
+                     static_cast<unsigned long long>(t.resets_received),
+                     static_cast<unsigned long long>(t.no_connection),
+                     static_cast<unsigned long long>(t.table_full));
+    }
     if (!generator) {
         std::printf("l45-bench: echo served %llu connections, %llu bytes\n",
                     static_cast<unsigned long long>(echo.accepted()),
