@@ -262,11 +262,13 @@ Result<RingPairResult, std::string> run_ring_pair(const RingPairOptions& options
     const bool two =
         options.lcores == 2 && worker < RTE_MAX_LCORE && rte_eal_get_lcore_state(worker) == WAIT;
 
+    const Instant t_setup = MonotonicClock::now();
     auto run = std::make_unique<Run>();
     run->opt = options;
     if (auto b = build(*run); !b) return unexpected(b.error());
 
     RingPairResult r;
+    r.setup_s = std::chrono::duration<double>(MonotonicClock::now() - t_setup).count();
     r.lcores = two ? 2 : 1;
     const double cpu0 = thread_cpu_seconds();
     const Instant t0 = MonotonicClock::now();

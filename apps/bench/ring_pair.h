@@ -60,7 +60,7 @@ struct RingPairOptions {
     std::uint32_t max_sessions = 64;         // the proxy's TLS sessions
     std::uint32_t max_connections = 1024;    // each TcpStack's table
     std::uint32_t ring_size = 4096;          // each wire ring
-    std::uint32_t num_mbufs = 65535;         // the port mempool, if this run creates it
+    std::uint32_t num_mbufs = 32767;         // the port mempool, if this run creates it
     Duration msl = std::chrono::seconds(1);  // TIME-WAIT = 2 msl, on both hosts
     std::uint16_t echo_port = 8080;
     // After the load generator is done: how long both hosts have to close
@@ -81,6 +81,8 @@ struct RingPairResult {
     unsigned lcores = 0;  // the lcores that actually ran hosts
     loadgen::LoadStats load;
     double seconds = 0;  // the load generator's run (start -> last close)
+    double setup_s = 0;  // wire, certificate, both hosts
+    double drain_s = 0;  // load generator done -> both hosts idle
     std::uint64_t echo_accepted = 0;
     std::uint64_t echo_bytes = 0;
     offload::ProxyCounters proxy;

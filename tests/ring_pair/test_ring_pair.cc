@@ -39,18 +39,21 @@ RingPairOptions base_options(loadgen::Mode mode) {
 void print(const char* name, const RingPairResult& r) {
     const auto& l = r.load;
     std::printf(
-        "[ring_pair] %s: %u lcore(s), %.2f s; connects %llu handshakes %llu requests %llu "
+        "[ring_pair] %s: %u lcore(s), %.2f s (set-up %.2f s, drain %.2f s); connects %llu "
+        "handshakes %llu requests %llu "
         "errors %llu (tls %llu tcp %llu integrity %llu timeouts %llu); bytes sent %llu "
         "received %llu; cpu A %.2f s B %.2f s; dropped a->b %llu b->a %llu; retransmits A "
-        "%llu B %llu; rx ring full %llu\n",
-        name, r.lcores, r.seconds, (unsigned long long)l.connects, (unsigned long long)l.handshakes,
-        (unsigned long long)l.requests, (unsigned long long)l.errors,
-        (unsigned long long)l.tls_errors, (unsigned long long)l.tcp_errors,
-        (unsigned long long)l.integrity_errors, (unsigned long long)l.timeouts,
-        (unsigned long long)l.bytes_sent, (unsigned long long)l.bytes_received, r.cpu_a_s,
-        r.cpu_b_s, (unsigned long long)r.a_to_b.dropped, (unsigned long long)r.b_to_a.dropped,
+        "%llu B %llu; rx ring full %llu; resets sent A %llu B %llu\n",
+        name, r.lcores, r.seconds, r.setup_s, r.drain_s, (unsigned long long)l.connects,
+        (unsigned long long)l.handshakes, (unsigned long long)l.requests,
+        (unsigned long long)l.errors, (unsigned long long)l.tls_errors,
+        (unsigned long long)l.tcp_errors, (unsigned long long)l.integrity_errors,
+        (unsigned long long)l.timeouts, (unsigned long long)l.bytes_sent,
+        (unsigned long long)l.bytes_received, r.cpu_a_s, r.cpu_b_s,
+        (unsigned long long)r.a_to_b.dropped, (unsigned long long)r.b_to_a.dropped,
         (unsigned long long)r.tcp_a.retransmits, (unsigned long long)r.tcp_b.retransmits,
-        (unsigned long long)r.wire.rx_ring_full);
+        (unsigned long long)r.wire.rx_ring_full, (unsigned long long)r.tcp_a.resets_sent,
+        (unsigned long long)r.tcp_b.resets_sent);
     if (!r.error.empty() || l.errors != 0) {
         r.proxy.for_each([](std::string_view n, std::uint64_t v) {
             if (v != 0)
