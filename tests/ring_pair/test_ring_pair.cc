@@ -30,7 +30,7 @@ RingPairOptions base_options(loadgen::Mode mode) {
     o.load.mode = mode;
     o.load.sni = "ring.l45.test";
     // A bound, not the figure: the runs end on `total` / bulk_bytes.
-    o.load.duration = 240s;
+    o.load.duration = 480s;
     // The CPUs are shared (CI, sanitizers): spin only while there is work.
     o.idle_sleep_us = 20;
     return o;
