@@ -27,51 +27,31 @@ int wire_socket() {
 
 }  // namespace
 
-// Puts what leaves an injector into one rx ring of the other side.
+// Puts what leaves an injector into an rx ring of the other side: the
+// queue's own, or with rss the one the emulated NIC's hash picks. Counts
+// into the direction's counters only (see DirectionCounters).
 class RingWire::RxSink final : public FrameSink {
   public:
-    RxSink(rte_ring* ring, std::uint64_t& delivered, std::uint64_t& full)
-        : ring_(ring), delivered_(delivered), full_(full) {}
+    RxSink(const RingWire& wire, const std::vector<rte_ring*>& rings, std::size_t queue,
+           DirectionCounters& counters)
+        : wire_(wire), rings_(rings), queue_(queue), counters_(counters) {}
     void deliver(rte_mbuf* m) override {
-        if (rte_ring_enqueue(ring_, m) != 0) {
+        rte_ring* ring =
+            wire_.rss_ ? rings_[wire_.rss_queue_of(m, counters_.rss_unhashed)] : rings_[queue_];
+        if (rte_ring_enqueue(ring, m) != 0) {
             rte_pktmbuf_free(m);
-            ++full_;
+            ++counters_.rx_ring_full;
         } else {
-            ++delivered_;
+            ++counters_.delivered;
         }
     }
 
   private:
-    rte_ring* ring_;
-    std::uint64_t& delivered_;
-    std::uint64_t& full_;
+    const RingWire& wire_;
+    const std::vector<rte_ring*>& rings_;
+    std::size_t queue_;
+    DirectionCounters& counters_;
 };
-
-namespace {
-
-// Puts what leaves an injector into the rx ring the emulated NIC's RSS picks.
-class RssSink final : public FrameSink {
-  public:
-    RssSink(RingWire& wire, std::vector<rte_ring*>& rings, std::uint64_t& delivered,
-            std::uint64_t& full)
-        : wire_(wire), rings_(rings), delivered_(delivered), full_(full) {}
-    void deliver(rte_mbuf* m) override {
-        if (rte_ring_enqueue(rings_[wire_.rss_queue_of(m)], m) != 0) {
-            rte_pktmbuf_free(m);
-            ++full_;
-        } else {
-            ++delivered_;
-        }
-    }
-
-  private:
-    RingWire& wire_;
-    std::vector<rte_ring*>& rings_;
-    std::uint64_t& delivered_;
-    std::uint64_t& full_;
-};
-
-}  // namespace
 
 Result<std::unique_ptr<RingWire>, std::string> RingWire::create(const WireConfig& config) {
     if (config.num_queues == 0) return unexpected(std::string("a wire needs a queue"));
@@ -195,7 +175,20 @@ FaultInjector* RingWire::b_to_a(std::uint16_t queue) {
     return queue < inj_ba_.size() ? &inj_ba_[queue] : nullptr;
 }
 
+WireCounters RingWire::counters() const {
+    WireCounters c;
+    c.a_to_b = ab_counters_.delivered;
+    c.b_to_a = ba_counters_.delivered;
+    c.rx_ring_full = ab_counters_.rx_ring_full + ba_counters_.rx_ring_full;
+    c.rss_unhashed = ab_counters_.rss_unhashed + ba_counters_.rss_unhashed + rss_unhashed_;
+    return c;
+}
+
 std::uint16_t RingWire::rss_queue_of(const rte_mbuf* m) {
+    return rss_queue_of(m, rss_unhashed_);
+}
+
+std::uint16_t RingWire::rss_queue_of(const rte_mbuf* m, std::uint64_t& unhashed) const {
     if (!rss_) return 0;
     std::array<std::uint8_t, kEthIpv4Len> buf;
     const void* p = rte_pktmbuf_read(m, 0, buf.size(), buf.data());
@@ -215,7 +208,7 @@ std::uint16_t RingWire::rss_queue_of(const rte_mbuf* m) {
              r.u32(tuple.dst_addr);
     }
     if (!ok) {
-        ++counters_.rss_unhashed;
+        ++unhashed;
         return 0;
     }
     std::uint32_t input_words = RTE_THASH_V4_L3_LEN;
@@ -251,39 +244,40 @@ void RingWire::move(rte_ring* from, FaultInjector& inj, FrameSink& sink, Instant
     inj.poll(now, sink);
 }
 
-void RingWire::pump(Instant now) {
+void RingWire::pump_direction(bool a_to_b, Instant now) {
     if (direct_) return;
-    if (rss_) {
-        RssSink to_b(*this, b_rx_, counters_.a_to_b, counters_.rx_ring_full);
-        RssSink to_a(*this, a_rx_, counters_.b_to_a, counters_.rx_ring_full);
-        for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
-            move(a_tx_[q], inj_ab_[q], to_b, now);
-            move(b_tx_[q], inj_ba_[q], to_a, now);
-        }
-        return;
-    }
-    for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
-        RxSink to_b(b_rx_[q], counters_.a_to_b, counters_.rx_ring_full);
-        move(a_tx_[q], inj_ab_[q], to_b, now);
-        RxSink to_a(a_rx_[q], counters_.b_to_a, counters_.rx_ring_full);
-        move(b_tx_[q], inj_ba_[q], to_a, now);
+    const std::vector<rte_ring*>& tx = a_to_b ? a_tx_ : b_tx_;
+    const std::vector<rte_ring*>& rx = a_to_b ? b_rx_ : a_rx_;
+    std::vector<FaultInjector>& inj = a_to_b ? inj_ab_ : inj_ba_;
+    DirectionCounters& k = a_to_b ? ab_counters_ : ba_counters_;
+    for (std::size_t q = 0; q < inj.size(); ++q) {
+        RxSink sink(*this, rx, q, k);
+        move(tx[q], inj[q], sink, now);
     }
 }
 
+void RingWire::pump_a_to_b(Instant now) {
+    pump_direction(true, now);
+}
+
+void RingWire::pump_b_to_a(Instant now) {
+    pump_direction(false, now);
+}
+
+// The directions share nothing, so one after the other is the same as
+// interleaving them queue by queue.
+void RingWire::pump(Instant now) {
+    pump_direction(true, now);
+    pump_direction(false, now);
+}
+
 void RingWire::flush() {
-    if (rss_) {
-        RssSink to_b(*this, b_rx_, counters_.a_to_b, counters_.rx_ring_full);
-        RssSink to_a(*this, a_rx_, counters_.b_to_a, counters_.rx_ring_full);
-        for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
-            inj_ab_[q].flush(to_b);
-            inj_ba_[q].flush(to_a);
-        }
-        return;
-    }
     for (std::size_t q = 0; q < inj_ab_.size(); ++q) {
-        RxSink to_b(b_rx_[q], counters_.a_to_b, counters_.rx_ring_full);
+        RxSink to_b(*this, b_rx_, q, ab_counters_);
         inj_ab_[q].flush(to_b);
-        RxSink to_a(a_rx_[q], counters_.b_to_a, counters_.rx_ring_full);
+    }
+    for (std::size_t q = 0; q < inj_ba_.size(); ++q) {
+        RxSink to_a(*this, a_rx_, q, ba_counters_);
         inj_ba_[q].flush(to_a);
     }
 }

@@ -14,6 +14,13 @@
 //   - Direct mode has no injector and no pump: A's tx ring *is* B's rx ring
 //     (single-producer/single-consumer), for two-lcore benchmarks where
 //     one lcore runs each stack.
+//   - Pumped mode on two lcores: each lcore pumps the direction it
+//     transmits (pump_a_to_b on A's lcore, pump_b_to_a on B's). A direction
+//     touches only its own tx ring (consumer: the pumping lcore, also its
+//     producer), its injectors and counters, and the peer's rx ring (producer:
+//     the pumping lcore; consumer: the peer's), so every ring keeps one
+//     producer and one consumer and nothing else is shared. pump() and
+//     flush() do both directions and are for one thread only.
 //   - Without rss, queue q of one side is joined to queue q of the other:
 //     the ring PMD has no RSS, so the test decides queue placement.
 //   - With rss (pumped mode only), the wire plays the receiving NIC: every
@@ -82,6 +89,10 @@ class RingWire {
     // Moves everything A and B transmitted through the injectors, then
     // delivers what is due at `now`. No-op in direct mode.
     void pump(Instant now);
+    // One direction of pump(): safe to call on A's lcore (a_to_b) while B's
+    // lcore calls the other (see the notes at the top).
+    void pump_a_to_b(Instant now);
+    void pump_b_to_a(Instant now);
     // Delivers every frame still held by the injectors (ignoring time).
     void flush();
 
@@ -90,7 +101,9 @@ class RingWire {
     // nullptr in direct mode or for a queue out of range.
     [[nodiscard]] FaultInjector* a_to_b(std::uint16_t queue = 0);
     [[nodiscard]] FaultInjector* b_to_a(std::uint16_t queue = 0);
-    [[nodiscard]] const WireCounters& counters() const { return counters_; }
+    // The sum of both directions' counters; exact once the pumping lcores
+    // are quiescent (each direction's are written by its own lcore only).
+    [[nodiscard]] WireCounters counters() const;
     [[nodiscard]] bool direct() const { return direct_; }
 
     // The emulated NIC's RSS state (empty without rss): what a shard gives
@@ -106,7 +119,16 @@ class RingWire {
   private:
     class RxSink;
     RingWire() = default;
+    // Counters of one direction, on their own cache line: written only by
+    // the lcore that pumps that direction.
+    struct alignas(64) DirectionCounters {
+        std::uint64_t delivered = 0;
+        std::uint64_t rx_ring_full = 0;
+        std::uint64_t rss_unhashed = 0;
+    };
     void move(rte_ring* from, FaultInjector& inj, FrameSink& sink, Instant now);
+    void pump_direction(bool a_to_b, Instant now);
+    [[nodiscard]] std::uint16_t rss_queue_of(const rte_mbuf* m, std::uint64_t& unhashed) const;
 
     bool direct_ = false;
     bool rss_ = false;
@@ -120,7 +142,9 @@ class RingWire {
     std::vector<std::string> vdev_names_;
     std::optional<Port> a_, b_;
     std::vector<FaultInjector> inj_ab_, inj_ba_;
-    WireCounters counters_{};
+    DirectionCounters ab_counters_{};
+    DirectionCounters ba_counters_{};
+    std::uint64_t rss_unhashed_{};  // rss_queue_of() called from outside
 };
 
 }  // namespace l45::drivers

@@ -21,4 +21,22 @@ std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text) {
     return out;
 }
 
+std::optional<Ipv4Endpoint> parse_ipv4_endpoint(std::string_view text, std::uint16_t default_port) {
+    Ipv4Endpoint out;
+    const auto colon = text.rfind(':');
+    const auto addr = net::Ipv4Addr::parse(text.substr(0, colon));
+    if (!addr) return std::nullopt;
+    out.addr = *addr;
+    out.port = default_port;
+    if (colon != std::string_view::npos) {
+        const std::string_view port = text.substr(colon + 1);
+        unsigned v = 0;
+        const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+        if (ec != std::errc() || p != port.data() + port.size() || v > 65535) return std::nullopt;
+        out.port = static_cast<std::uint16_t>(v);
+    }
+    if (out.port == 0) return std::nullopt;
+    return out;
+}
+
 }  // namespace l45::apps

@@ -18,4 +18,13 @@ struct Ipv4Prefix {
 // but a stub network on a tap almost always is one).
 [[nodiscard]] std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text);
 
+struct Ipv4Endpoint {
+    net::Ipv4Addr addr;
+    std::uint16_t port = 0;
+};
+
+// "198.18.0.2:443"; without ":PORT" the port is default_port (0: required).
+[[nodiscard]] std::optional<Ipv4Endpoint> parse_ipv4_endpoint(std::string_view text,
+                                                              std::uint16_t default_port = 0);
+
 }  // namespace l45::apps

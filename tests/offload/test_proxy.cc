@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "apps/common/service.h"
+#include "apps/common/wire_host.h"
 #include "apps/l45-offload/proxy.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
@@ -418,30 +419,12 @@ class HostA final : public tcp::TcpHandler {
 
 // --- the two hosts and the loop ---
 
-struct Host {
-    std::unique_ptr<net::Interface> ifc;
-    std::unique_ptr<tcp::InterfaceAdapter> adapter;
-    std::unique_ptr<SeededRandom> random;
-    std::unique_ptr<tcp::TcpStack> stack;
-};
+using Host = apps::WireHost;
 
 Host make_host(drivers::Port& port, std::uint8_t n, tcp::TcpHandler& handler,
                std::uint32_t max_connections) {
-    Host h;
-    net::InterfaceConfig c;
-    c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, n}};
-    c.ip = net::Ipv4Addr::from_octets(198, 18, 0, n);
-    c.prefix_len = 24;
-    h.ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
-    h.adapter = std::make_unique<tcp::InterfaceAdapter>(*h.ifc);
-    h.random = std::make_unique<SeededRandom>(1000 + n);
-    tcp::TcpStackConfig tc;
-    tc.local_addr = c.ip;
-    tc.max_connections = max_connections;
-    tc.tcp.msl = 1s;  // short TIME-WAIT in simulated time
-    h.stack = std::make_unique<tcp::TcpStack>(tc, *h.adapter, port.mempool(), *h.random, handler);
-    h.adapter->attach(*h.stack);
-    return h;
+    // msl 1 s: a short TIME-WAIT in simulated time.
+    return apps::make_wire_host(port, {.n = n, .max_connections = max_connections}, handler);
 }
 
 struct ProxySetup {
