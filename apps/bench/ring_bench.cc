@@ -1,0 +1,215 @@
+// l45-ring-bench: the l45 side of issue 5's TLS benchmarks. l45-bench's
+// LoadGenerator (host A) against the l45-offload Proxy (host B) over the
+// in-process net_ring wire, each host on its own lcore
+// (apps/bench/ring_pair.h), for the workloads l45-openssl-peer runs:
+//
+//   bulk       `--bulk-connections` echo streams for --seconds: A sends a
+//              pattern, B decrypts it, forwards it over l45 TCP to A's echo
+//              backend, encrypts the echo back. Goodput = bytes A received.
+//   handshake  `--hs-connections` in flight, a new connection per handshake
+//              (no resumption), close_notify, close.
+//   rr         `--rr-connections` long connections, 64-byte echo each.
+//
+// NOTE the proxy does more per byte than the OpenSSL peer's server: it
+// decrypts what the client sends, carries it over a second TCP connection
+// both ways and encrypts the echo (the peer's server only encrypts).
+//
+// Figures: wall rate over the run (ramp and close included), and per
+// CPU-second of B's lcore (with --idle-sleep-us > 0 B sleeps when idle, so
+// its CPU time is the work; spinning, it equals the wall time). With
+// --lcores 1 both hosts take turns on one lcore: the client's work is in
+// the figure.
+//
+//   l45-ring-bench -l 0,1 --no-pci -- [--mode all] [--seconds 3] [--csv out.csv]
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "apps/bench/machine.h"
+#include "apps/bench/ring_pair.h"
+#include "drivers/eal.h"
+
+namespace {
+
+using l45::bench::RingPairOptions;
+using l45::bench::RingPairResult;
+using l45::loadgen::Mode;
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::handshake:
+            return "handshake";
+        case Mode::bulk:
+            return "bulk";
+        case Mode::rr:
+            return "rr";
+    }
+    return "?";
+}
+
+class Csv {
+  public:
+    explicit Csv(const std::string& path) {
+        if (path.empty()) return;
+        out_.open(path);
+        out_ << "section,workload,connections,lcores,metric,value,unit\n";
+    }
+    void row(const char* workload, std::uint32_t conns, unsigned lcores, const char* metric,
+             double value, const char* unit) {
+        if (out_.is_open())
+            out_ << "l45," << workload << ',' << conns << ',' << lcores << ',' << metric << ','
+                 << value << ',' << unit << '\n';
+    }
+    [[nodiscard]] bool ok() const { return !out_.is_open() || out_.good(); }
+
+  private:
+    std::ofstream out_;
+};
+
+// Prints and records one run; false when it is void.
+bool report(Mode mode, std::uint32_t conns, const RingPairResult& r, Csv& csv) {
+    const auto& l = r.load;
+    const char* w = mode_name(mode);
+    const double b_cpu = r.lcores == 2 ? r.cpu_b_s : r.cpu_a_s;
+    std::printf(
+        "\n%s, %u connection(s), %u lcore(s), %.2f s: cpu A %.2f s, B %.2f s; errors %llu; "
+        "rx ring full %llu, retransmits A %llu B %llu\n",
+        w, conns, r.lcores, r.seconds, r.cpu_a_s, r.cpu_b_s,
+        static_cast<unsigned long long>(l.errors),
+        static_cast<unsigned long long>(r.wire.rx_ring_full),
+        static_cast<unsigned long long>(r.tcp_a.retransmits),
+        static_cast<unsigned long long>(r.tcp_b.retransmits));
+    if (!r.error.empty()) std::printf("  ERROR: %s\n", r.error.c_str());
+    csv.row(w, conns, r.lcores, "server_cpu_s", b_cpu, "s");
+    csv.row(w, conns, r.lcores, "errors", static_cast<double>(l.errors), "count");
+    double figure = 0;
+    switch (mode) {
+        case Mode::bulk: {
+            const double gbit = static_cast<double>(l.bytes_received) * 8 / 1e9;
+            figure = gbit;
+            std::printf(
+                "  goodput %.3f Gbit/s wall (each way through the proxy), %.3f Gbit per proxy "
+                "CPU-second; integrity errors %llu\n",
+                gbit / r.seconds, gbit / b_cpu,
+                static_cast<unsigned long long>(l.integrity_errors));
+            csv.row(w, conns, r.lcores, "goodput", gbit / r.seconds, "Gbit/s");
+            csv.row(w, conns, r.lcores, "goodput_per_server_cpu", gbit / b_cpu, "Gbit/CPU-s");
+            break;
+        }
+        case Mode::handshake: {
+            const double n = static_cast<double>(l.handshakes);
+            figure = n;
+            std::printf("  %.0f handshakes/s wall, %.0f per proxy CPU-second\n", n / r.seconds,
+                        n / b_cpu);
+            csv.row(w, conns, r.lcores, "handshakes", n / r.seconds, "handshakes/s");
+            csv.row(w, conns, r.lcores, "handshakes_per_server_cpu", n / b_cpu, "handshakes/CPU-s");
+            break;
+        }
+        case Mode::rr: {
+            const double n = static_cast<double>(l.requests);
+            figure = n;
+            const double p50 = static_cast<double>(l.latency.percentile(0.50)) / 1e3;
+            const double p90 = static_cast<double>(l.latency.percentile(0.90)) / 1e3;
+            const double p99 = static_cast<double>(l.latency.percentile(0.99)) / 1e3;
+            const double mx = static_cast<double>(l.latency.max()) / 1e3;
+            std::printf(
+                "  %.0f requests/s wall, %.0f per proxy CPU-second; latency p50 %.1f us, p90 "
+                "%.1f, p99 %.1f, max %.1f\n",
+                n / r.seconds, n / b_cpu, p50, p90, p99, mx);
+            csv.row(w, conns, r.lcores, "requests", n / r.seconds, "requests/s");
+            csv.row(w, conns, r.lcores, "requests_per_server_cpu", n / b_cpu, "requests/CPU-s");
+            csv.row(w, conns, r.lcores, "p50", p50, "us");
+            csv.row(w, conns, r.lcores, "p90", p90, "us");
+            csv.row(w, conns, r.lcores, "p99", p99, "us");
+            csv.row(w, conns, r.lcores, "max", mx, "us");
+            break;
+        }
+    }
+    return r.error.empty() && l.errors == 0 && figure > 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto eal = l45::drivers::eal_init(argc, argv);
+    if (!eal) {
+        std::fprintf(stderr, "l45-ring-bench: %s\n", eal.error().c_str());
+        return 2;
+    }
+    CLI::App app{"l45-ring-bench: l45-bench against l45-offload over net_ring, per lcore"};
+    std::string mode = "all";
+    double seconds = 3;
+    std::vector<unsigned> lcores = {2, 1};
+    std::uint32_t bulk_conns = 1, hs_conns = 32;
+    std::vector<std::uint32_t> rr_conns = {1, 8, 32};
+    std::size_t request_len = 64;
+    double idle_sleep_us = 0;
+    std::string csv_path;
+    app.add_option("--mode", mode)
+        ->check(CLI::IsMember({"all", "bulk", "handshake", "rr"}))
+        ->capture_default_str();
+    app.add_option("--seconds", seconds)->check(CLI::Range(0.05, 600.0))->capture_default_str();
+    app.add_option("--lcores", lcores, "one run per value: 2 (a lcore per host) or 1")
+        ->check(CLI::Range(1, 2))
+        ->capture_default_str();
+    app.add_option("--bulk-connections", bulk_conns)->capture_default_str();
+    app.add_option("--hs-connections", hs_conns)->capture_default_str();
+    app.add_option("--rr-connections", rr_conns)->capture_default_str();
+    app.add_option("--request", request_len, "rr request = response bytes")->capture_default_str();
+    app.add_option("--idle-sleep-us", idle_sleep_us, "sleep after 64 empty polls (0: spin)")
+        ->capture_default_str();
+    app.add_option("--csv", csv_path);
+    const int first = eal->app_args_index;
+    std::vector<std::string> rest = {"l45-ring-bench"};
+    for (int i = first; i < argc; ++i)
+        rest.emplace_back(argv[i]);
+    std::vector<const char*> cargs;
+    for (const auto& s : rest)
+        cargs.push_back(s.c_str());
+    try {
+        app.parse(static_cast<int>(cargs.size()), const_cast<char**>(cargs.data()));
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    std::printf("l45-ring-bench\n  cpu model    : %s\n  loadavg start: %s\n",
+                l45::bench::first_line_with("/proc/cpuinfo", "model name").c_str(),
+                l45::bench::loadavg().c_str());
+    std::fflush(stdout);
+    Csv csv(csv_path);
+    bool ok = true;
+    auto run = [&](Mode m, std::uint32_t conns, unsigned nl) {
+        RingPairOptions o;
+        o.load.mode = m;
+        o.load.sni = "ring.l45.test";
+        o.load.concurrency = conns;
+        o.load.duration =
+            std::chrono::duration_cast<l45::Duration>(std::chrono::duration<double>(seconds));
+        o.load.request_len = request_len;
+        o.load.handshake_request = false;  // as l45-openssl-peer's default
+        o.lcores = nl;
+        o.idle_sleep_us = idle_sleep_us;
+        std::fprintf(stderr, "  running %s x%u on %u lcore(s) ...\n", mode_name(m), conns, nl);
+        auto r = l45::bench::run_ring_pair(o);
+        if (!r) {
+            std::printf("%s: %s\n", mode_name(m), r.error().c_str());
+            ok = false;
+            return;
+        }
+        ok = report(m, conns, *r, csv) && ok;
+        std::fflush(stdout);
+    };
+    for (unsigned nl : lcores) {
+        if (mode == "all" || mode == "bulk") run(Mode::bulk, bulk_conns, nl);
+        if (mode == "all" || mode == "handshake") run(Mode::handshake, hs_conns, nl);
+        if (mode == "all" || mode == "rr")
+            for (std::uint32_t n : rr_conns)
+                run(Mode::rr, n, nl);
+    }
+    std::printf("  loadavg end  : %s\n", l45::bench::loadavg().c_str());
+    l45::drivers::eal_cleanup();
+    if (!csv.ok()) return 2;
+    return ok ? 0 : 1;
+}
