@@ -191,6 +191,16 @@ int main(int argc, char** argv) {
         o.load.handshake_request = false;  // as l45-openssl-peer's default
         o.lcores = nl;
         o.idle_sleep_us = idle_sleep_us;
+        // A line per second on stderr once the load runs (set-up is over):
+        // scripts/bench starts `perf record -p` on the first one.
+        o.progress_interval = std::chrono::seconds(1);
+        o.on_progress = [](const l45::loadgen::LoadStats& s, l45::Duration elapsed) {
+            std::fprintf(stderr, "  progress %.0f s: handshakes %llu requests %llu bytes %llu\n",
+                         std::chrono::duration<double>(elapsed).count(),
+                         static_cast<unsigned long long>(s.handshakes),
+                         static_cast<unsigned long long>(s.requests),
+                         static_cast<unsigned long long>(s.bytes_received));
+        };
         std::fprintf(stderr, "  running %s x%u on %u lcore(s) ...\n", mode_name(m), conns, nl);
         auto r = l45::bench::run_ring_pair(o);
         if (!r) {
