@@ -266,8 +266,10 @@ class Server {
                 c.reply_pending = false;
                 Counters::add(sh_.server.requests, 1);
             }
-            const int r =
-                SSL_read(c.ssl, buf_.data() + c.have, static_cast<int>(o_.request_len - c.have));
+            // Handshake mode without a request still reads (1 byte room: a
+            // zero-length SSL_read is not a read), to see the close_notify.
+            const std::size_t room = o_.request_len == 0 ? 1 : o_.request_len - c.have;
+            const int r = SSL_read(c.ssl, buf_.data() + c.have, static_cast<int>(room));
             if (r <= 0) {
                 if (classify(c.ssl, r) == Io::closed) {
                     // Answer the close_notify (RFC 8446 §6.1) and close.
@@ -275,6 +277,10 @@ class Server {
                     return false;
                 }
                 return settle(c, r);
+            }
+            if (o_.request_len == 0) {  // data where only close_notify belongs
+                error();
+                return false;
             }
             c.have += static_cast<std::size_t>(r);
             if (c.have == o_.request_len) {
