@@ -87,9 +87,11 @@ SslCtxPtr server_ctx(const PeerCredentials& creds) {
     X509* leaf = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
     if (!leaf || SSL_CTX_use_certificate(ctx.get(), leaf) != 1) die("server certificate");
     X509_free(leaf);
-    while (X509* extra = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr))
-        if (SSL_CTX_add1_chain_cert(ctx.get(), extra) != 1 || (X509_free(extra), false))
-            die("chain certificate");
+    while (X509* extra = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr)) {
+        const bool added = SSL_CTX_add1_chain_cert(ctx.get(), extra) == 1;  // takes a reference
+        X509_free(extra);
+        if (!added) die("chain certificate");
+    }
     ERR_clear_error();  // the loop above ends on "no start line"
     BIO_free(cb);
     BIO* kb = BIO_new_mem_buf(creds.key_pem.data(), static_cast<int>(creds.key_pem.size()));
