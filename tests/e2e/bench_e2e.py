@@ -190,7 +190,10 @@ def servers_cases(ca, crt, key, other_ca):
 
 def offload_case():
     ns = RUN.new_ns("l45-bench-off")
-    subprocess.run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge"], check=True)
+    # A fixed MAC: a bridge otherwise takes its ports' lowest, which changes
+    # as taps join and leave (and ARP entries for the bridge go stale).
+    subprocess.run(["ip", "-n", ns, "link", "add", "br0", "address", "02:00:c6:12:00:01",
+                    "type", "bridge"], check=True)
     subprocess.run(["ip", "-n", ns, "addr", "add", f"{KERNEL_IP}/24", "dev", "br0"], check=True)
     subprocess.run(["ip", "-n", ns, "link", "set", "br0", "up"], check=True)
     iface = f"l45bo{PID}"[:15]
