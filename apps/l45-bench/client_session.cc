@@ -191,6 +191,13 @@ bool ClientSession::read_app_data(SessionEnv& env) {
                 if (!parser_.complete()) break;
                 const auto& head = parser_.response();
                 response_keep_alive_ = head.keep_alive;
+                if (head.status >= 400) {
+                    // The request reached the server but failed there (a 502
+                    // from a proxy whose backend is down): counted, and the
+                    // response is still read so the connection stays usable.
+                    ++env.stats.errors;
+                    ++env.stats.http_errors;
+                }
                 if (head.content_length) {
                     body_remaining_ = *head.content_length;
                 } else if (!head.keep_alive) {

@@ -180,20 +180,21 @@ void LoadGenerator::poll(Instant now) {
             if (s->phase() != ClientSession::Phase::idle) s->expire(e);
         hard_deadline_ = Instant::max();
     }
-    // Sessions whose TLS reset failed get another chance.
-    for (auto& s : sessions_)
-        if (s->reset_pending() && s->release()) idle_.push_back(s.get());
-    open_more(now);
     if (now >= next_expiry_scan_) {
         expire_idle(now);
         next_expiry_scan_ = now + kExpiryScan;
     }
+    open_more(now);
 }
 
 void LoadGenerator::expire_idle(Instant now) {
     SessionEnv e = env();
     for (auto& s : sessions_) {
-        if (s->phase() == ClientSession::Phase::idle) continue;
+        if (s->phase() == ClientSession::Phase::idle) {
+            // A session whose TLS reset failed gets another chance.
+            if (s->reset_pending() && s->release()) idle_.push_back(s.get());
+            continue;
+        }
         if (now - s->last_progress() > options_.idle_timeout) s->expire(e);
     }
 }

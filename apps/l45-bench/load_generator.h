@@ -95,9 +95,10 @@ struct LoadStats {  // cumulative; read at any time for the progress line
     Histogram latency;  // ns; rr: request->response; handshake: connect->handshake done
 
     // --- added after the agreed interface ---
-    std::uint64_t closed = 0;     // connections that ended cleanly
-    std::uint64_t timeouts = 0;   // of errors: idle_timeout expiries
-    Histogram handshake_latency;  // ns, every mode: TCP connect -> handshake done
+    std::uint64_t closed = 0;       // connections that ended cleanly
+    std::uint64_t timeouts = 0;     // of errors: idle_timeout expiries
+    Histogram handshake_latency;    // ns, every mode: TCP connect -> handshake done
+    std::uint64_t http_errors = 0;  // of errors: responses with a status >= 400
 };
 
 class ClientSession;

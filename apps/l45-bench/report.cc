@@ -56,6 +56,7 @@ std::vector<std::pair<const char*, std::string>> figures(const RunSummary& run) 
         {"tcp_errors", u(s.tcp_errors)},
         {"integrity_errors", u(s.integrity_errors)},
         {"timeouts", u(s.timeouts)},
+        {"http_errors", u(s.http_errors)},
         {"latency_samples", u(s.latency.count())},
         {"p50_us", f(us(s.latency.percentile(0.50)))},
         {"p90_us", f(us(s.latency.percentile(0.90)))},
@@ -109,8 +110,9 @@ std::string results_text(const RunSummary& run) {
                "bytes", s.bytes_sent, s.bytes_received, gbit_s(s.bytes_sent, run.seconds),
                gbit_s(s.bytes_received, run.seconds));
     out += format("  %-18s %" PRIu64 " (tls %" PRIu64 ", tcp %" PRIu64 ", integrity %" PRIu64
-                  " bytes, timeouts %" PRIu64 ")\n",
-                  "errors", s.errors, s.tls_errors, s.tcp_errors, s.integrity_errors, s.timeouts);
+                  " bytes, timeouts %" PRIu64 ", http status >= 400 %" PRIu64 ")\n",
+                  "errors", s.errors, s.tls_errors, s.tcp_errors, s.integrity_errors, s.timeouts,
+                  s.http_errors);
     out += latency_row(o.mode == Mode::rr ? "latency (rr)" : "latency", s.latency);
     out += latency_row("handshake latency", s.handshake_latency);
     return out;
