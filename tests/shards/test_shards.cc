@@ -21,11 +21,10 @@
 
 #include "apps/common/neighbour_feed.h"
 #include "apps/common/service.h"
+#include "apps/common/wire_host.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
-#include "stack/net/interface.h"
 #include "stack/net/rss.h"
-#include "stack/tcp/interface_adapter.h"
 #include "stack/tcp/rss_port_chooser.h"
 #include "stack/tcp/stack.h"
 #include "tests/support/eal_env.h"
@@ -173,17 +172,15 @@ class App final : public tcp::TcpHandler {
     }
 };
 
-// One lcore's share of a side: its queue, its Interface (own ARP cache),
-// its TcpStack (own connection table and timers), its port chooser.
+// One lcore's share of a side: its queue, its host (own Interface with its
+// own ARP cache, own TcpStack with its connection table and timers), its
+// port chooser. The stack goes before the chooser and the handler it uses.
 struct Shard {
     std::uint16_t queue = 0;
-    std::unique_ptr<net::Interface> ifc;
-    std::unique_ptr<tcp::InterfaceAdapter> adapter;
-    std::unique_ptr<SeededRandom> random;
     std::unique_ptr<SeededRandom> chooser_random;
     std::unique_ptr<tcp::RssPortChooser> chooser;
     App app;
-    std::unique_ptr<tcp::TcpStack> stack;
+    apps::WireHost host;
     std::unique_ptr<apps::NeighbourFeed> feed;  // feed mode, shards >= 1
 };
 
@@ -197,13 +194,6 @@ struct Side {
 };
 
 constexpr Duration kPublishInterval = 5ms;
-
-rte_ether_addr mac_of(std::uint8_t host) {
-    return rte_ether_addr{{0x02, 0, 0, 0, 0, host}};
-}
-net::Ipv4Addr ip_of(std::uint8_t host) {
-    return net::Ipv4Addr::from_octets(198, 18, 0, host);
-}
 
 struct Options {
     std::uint16_t num_shards = 2;
@@ -225,33 +215,23 @@ Side make_side(drivers::RingWire& wire, drivers::Port& port, std::uint8_t host,
     for (std::uint16_t q = 0; q < opt.num_shards; ++q) {
         auto s = std::make_unique<Shard>();
         s->queue = q;
-        net::InterfaceConfig c;
-        c.mac = mac_of(host);
-        c.ip = ip_of(host);
-        c.prefix_len = 24;
-        if (q != 0) {
-            c.arp.gratuitous_at_start = false;
-            if (!opt.neighbour_feed) c.static_neighbours.push_back({ip_of(peer), mac_of(peer)});
-        }
-        s->ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
-        s->adapter = std::make_unique<tcp::InterfaceAdapter>(*s->ifc);
-        s->random = std::make_unique<SeededRandom>(host * 100 + q);
-        tcp::TcpStackConfig tc;
-        tc.local_addr = c.ip;
-        tc.tcp.rcv_buf_len = 32 * 1024;
-        tc.tcp.snd_buf_len = 32 * 1024;
-        tc.tcp.msl = 1s;
-        tc.tcp.max_syn_retransmissions = opt.max_syn_retransmissions;
-        s->stack =
-            std::make_unique<tcp::TcpStack>(tc, *s->adapter, port.mempool(), *s->random, s->app);
-        s->adapter->attach(*s->stack);
+        const bool arp_owner = q == 0;
+        s->host = apps::make_wire_host(
+            port,
+            {.n = host,
+             .seed = host * 100u + q,
+             .buf_len = 32 * 1024,
+             .max_syn_retransmissions = opt.max_syn_retransmissions,
+             .gratuitous_arp = arp_owner,
+             .static_peer = arp_owner || opt.neighbour_feed ? std::uint8_t{0} : peer},
+            s->app);
         if (opt.rss_chooser) {
             s->chooser_random = std::make_unique<SeededRandom>(host * 1000 + q);
             s->chooser = std::make_unique<tcp::RssPortChooser>(wire.rss_key(), wire.reta(), q,
                                                                *s->chooser_random);
-            s->stack->set_port_chooser(s->chooser.get());
+            s->host.stack->set_port_chooser(s->chooser.get());
         }
-        s->app.stack = s->stack.get();
+        s->app.stack = s->host.stack.get();
         s->app.is_a = host == 1;
         s->app.total = opt.bytes_per_conn;
         s->app.flows.reserve(opt.conns_per_shard * opt.num_shards);
@@ -272,11 +252,11 @@ Side make_side(drivers::RingWire& wire, drivers::Port& port, std::uint8_t host,
 std::size_t run_side(Side& side, Instant now) {
     std::size_t frames = 0;
     for (auto& s : side.shards) {
-        if (s->feed) frames += s->feed->apply(now, *s->ifc);
-        frames += apps::service_once(*side.port, s->queue, *s->ifc, now, s->stack.get());
+        if (s->feed) frames += s->feed->apply(now, *s->host.ifc);
+        frames += apps::service_once(*side.port, s->queue, *s->host.ifc, now, s->host.stack.get());
     }
     if (now >= side.next_publish) {
-        apps::publish_neighbours(*side.shards[0]->ifc, side.published_until, side.feeds);
+        apps::publish_neighbours(*side.shards[0]->host.ifc, side.published_until, side.feeds);
         side.published_until = now;
         side.next_publish = now + kPublishInterval;
     }
@@ -287,7 +267,7 @@ std::size_t run_side(Side& side, Instant now) {
 
 void teardown(Side& side) {
     for (auto& s : side.shards)
-        s->adapter->detach();
+        s->host.detach();
     side.shards.clear();
 }
 
@@ -312,9 +292,9 @@ std::unique_ptr<Run> start(const Options& opt) {
     run->b = make_side(*run->wire, run->wire->b(), 2, opt);
     for (auto* side : {&run->a, &run->b})
         for (auto& s : side->shards)
-            s->ifc->start(run->clock.now());
+            s->host.ifc->start(run->clock.now());
     for (auto& s : run->b.shards)
-        EXPECT_TRUE(s->stack->listen(kPort, 1024));
+        EXPECT_TRUE(s->host.stack->listen(kPort, 1024));
     return run;
 }
 
@@ -364,11 +344,11 @@ void expect_connections_stay_on_their_shards(const Options& opt) {
     std::vector<std::set<std::uint16_t>> a_ports(opt.num_shards);
     for (auto& s : run->a.shards) {
         for (std::uint32_t i = 0; i < opt.conns_per_shard; ++i) {
-            auto id = s->stack->connect(run->clock.now(), ip_of(2), kPort);
+            auto id = s->host.stack->connect(run->clock.now(), apps::wire_host_addr(2), kPort);
             ASSERT_TRUE(id) << tcp::to_string(id.error());
             Flow f;
             f.id = *id;
-            f.a_port = s->stack->find(*id)->tuple().local.port;
+            f.a_port = s->host.stack->find(*id)->tuple().local.port;
             ASSERT_TRUE(a_ports[s->queue].insert(f.a_port).second);
             s->app.flows.push_back(std::move(f));
         }
@@ -382,7 +362,7 @@ void expect_connections_stay_on_their_shards(const Options& opt) {
         Shard& sb = *run->b.shards[q];
         // No segment ever reached a shard without its connection.
         for (Shard* s : {&sa, &sb}) {
-            const auto& c = s->stack->counters();
+            const auto& c = s->host.stack->counters();
             EXPECT_EQ(c.no_connection, 0u) << "shard " << q;
             EXPECT_EQ(c.resets_sent, 0u) << "shard " << q;
             EXPECT_EQ(c.resets_received, 0u) << "shard " << q;
@@ -410,22 +390,22 @@ void expect_connections_stay_on_their_shards(const Options& opt) {
         // ARP: shard 0 resolved the peer, the others never saw an ARP frame
         // and never asked (static entries).
         if (q == 0) {
-            EXPECT_GT(sa.ifc->counters().arp_rx, 0u);
-            EXPECT_GT(sb.ifc->counters().arp_rx, 0u);
+            EXPECT_GT(sa.host.ifc->counters().arp_rx, 0u);
+            EXPECT_GT(sb.host.ifc->counters().arp_rx, 0u);
         } else {
             for (Shard* s : {&sa, &sb}) {
-                EXPECT_EQ(s->ifc->counters().arp_rx, 0u);
+                EXPECT_EQ(s->host.ifc->counters().arp_rx, 0u);
                 // With static entries a shard never asks; with the feed, A's
                 // shard asks once (the reply reaches shard 0, which passes it
                 // on), B's learns A from the request shard 0 answered.
                 if (!opt.neighbour_feed) {
-                    EXPECT_EQ(s->ifc->counters().arp_requests_out, 0u);
+                    EXPECT_EQ(s->host.ifc->counters().arp_requests_out, 0u);
                 }
-                EXPECT_NE(s->ifc->arp().find(ip_of(s == &sa ? 2 : 1)), nullptr);
+                EXPECT_NE(s->host.ifc->arp().find(apps::wire_host_addr(s == &sa ? 2 : 1)), nullptr);
             }
             if (opt.neighbour_feed) {
-                EXPECT_GT(sa.ifc->counters().arp_requests_out, 0u);
-                EXPECT_FALSE(sa.ifc->arp().find(ip_of(2))->is_static);
+                EXPECT_GT(sa.host.ifc->counters().arp_requests_out, 0u);
+                EXPECT_FALSE(sa.host.ifc->arp().find(apps::wire_host_addr(2))->is_static);
             }
         }
     }
@@ -466,18 +446,18 @@ TEST(Shards, PlainPortChoiceSendsRepliesToTheWrongShard) {
     ASSERT_TRUE(run);
     Shard& opener = *run->a.shards[0];
     for (std::uint32_t i = 0; i < opt.conns_per_shard; ++i) {
-        auto id = opener.stack->connect(run->clock.now(), ip_of(2), kPort);
+        auto id = opener.host.stack->connect(run->clock.now(), apps::wire_host_addr(2), kPort);
         ASSERT_TRUE(id);
         Flow f;
         f.id = *id;
-        f.a_port = opener.stack->find(*id)->tuple().local.port;
+        f.a_port = opener.host.stack->find(*id)->tuple().local.port;
         opener.app.flows.push_back(std::move(f));
     }
     ASSERT_TRUE(run_until_closed(*run, opt.conns_per_shard, 120s));
     std::uint32_t normal = 0;
     for (auto& f : opener.app.flows)
         normal += f.reason == tcp::CloseReason::kNormal;
-    const auto& wrong = run->a.shards[1]->stack->counters();
+    const auto& wrong = run->a.shards[1]->host.stack->counters();
     EXPECT_GT(wrong.no_connection, 0u);
     EXPECT_GT(wrong.resets_sent, 0u);
     // Some hash to queue 0 and work, some to queue 1 and fail.

@@ -17,10 +17,8 @@
 #include <vector>
 
 #include "apps/common/service.h"
+#include "apps/common/wire_host.h"
 #include "drivers/wire.h"
-#include "stack/base/random.h"
-#include "stack/net/interface.h"
-#include "stack/tcp/interface_adapter.h"
 #include "stack/tcp/stack.h"
 #include "tests/support/eal_env.h"
 
@@ -189,14 +187,6 @@ class App final : public tcp::TcpHandler {
     std::uint64_t unexpected = 0;
 };
 
-struct Host {
-    std::unique_ptr<net::Interface> ifc;
-    std::unique_ptr<tcp::InterfaceAdapter> adapter;
-    std::unique_ptr<SeededRandom> random;
-    App app;
-    std::unique_ptr<tcp::TcpStack> stack;
-};
-
 struct CaseSpec {
     const char* name = "";
     drivers::FaultConfig fault{};  // both directions
@@ -207,23 +197,19 @@ struct CaseSpec {
     std::uint64_t seed = 1;
 };
 
+// One end: its application and the host (Interface, TcpStack) it runs on;
+// the stack goes first, before the handler it calls.
+struct Host {
+    App app;
+    apps::WireHost net;
+};
+
 std::unique_ptr<Host> make_host(drivers::Port& port, std::uint8_t n, const CaseSpec& spec) {
     auto h = std::make_unique<Host>();
-    net::InterfaceConfig c;
-    c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, n}};
-    c.ip = net::Ipv4Addr::from_octets(198, 18, 0, n);
-    c.prefix_len = 24;
-    h->ifc = std::make_unique<net::Interface>(c, port.mempool(), port.tx_offloads());
-    h->adapter = std::make_unique<tcp::InterfaceAdapter>(*h->ifc);
-    h->random = std::make_unique<SeededRandom>(spec.seed * 1000 + n);
-    tcp::TcpStackConfig tc;
-    tc.local_addr = c.ip;
-    tc.tcp.rcv_buf_len = spec.buf_len;
-    tc.tcp.snd_buf_len = spec.buf_len;
-    tc.tcp.msl = 1s;  // keeps TIME-WAIT short in simulated time
-    h->stack = std::make_unique<tcp::TcpStack>(tc, *h->adapter, port.mempool(), *h->random, h->app);
-    h->adapter->attach(*h->stack);
-    h->app.stack = h->stack.get();
+    // msl 1 s (the default) keeps TIME-WAIT short in simulated time.
+    h->net = apps::make_wire_host(
+        port, {.n = n, .seed = spec.seed * 1000 + n, .buf_len = spec.buf_len}, h->app);
+    h->app.stack = h->net.stack.get();
     h->app.flows.reserve(static_cast<std::size_t>(spec.connections));
     return h;
 }
@@ -251,17 +237,17 @@ void run_case(const CaseSpec& spec) {
     ManualClock clock;
     auto a = make_host(wire.a(), 1, spec);
     auto b = make_host(wire.b(), 2, spec);
-    a->ifc->start(clock.now());
-    b->ifc->start(clock.now());
+    a->net.ifc->start(clock.now());
+    b->net.ifc->start(clock.now());
 
     const std::uint64_t per_conn = spec.bytes / static_cast<std::uint64_t>(spec.connections);
     ASSERT_GT(per_conn, 0u);
     b->app.listen_sends = spec.b_sends;
     b->app.per_conn = per_conn;
     b->app.seed_base = spec.seed * 7919;
-    ASSERT_TRUE(b->stack->listen(kPort, 1024));
+    ASSERT_TRUE(b->net.stack->listen(kPort, 1024));
     for (int i = 0; i < spec.connections; ++i) {
-        auto id = a->stack->connect(clock.now(), b->ifc->address(), kPort);
+        auto id = a->net.stack->connect(clock.now(), b->net.ifc->address(), kPort);
         ASSERT_TRUE(id) << tcp::to_string(id.error());
         Flow f;
         f.id = *id;
@@ -291,9 +277,9 @@ void run_case(const CaseSpec& spec) {
         // Idle rounds (nothing moved) jump ahead: RTO waits cost fewer rounds.
         clock.advance(idle ? kIdleStep : kStep);
         const Instant now = clock.now();
-        std::size_t frames = apps::service_once(wire.a(), 0, *a->ifc, now, a->stack.get());
+        std::size_t frames = apps::service_once(wire.a(), 0, *a->net.ifc, now, a->net.stack.get());
         wire.pump(now);
-        frames += apps::service_once(wire.b(), 0, *b->ifc, now, b->stack.get());
+        frames += apps::service_once(wire.b(), 0, *b->net.ifc, now, b->net.stack.get());
         wire.pump(now);
         idle = frames == 0;
         a->app.service();
@@ -315,7 +301,7 @@ void run_case(const CaseSpec& spec) {
         for (auto* h : {a.get(), b.get()})
             for (auto& f : h->app.flows)
                 if (!f.on_closed) {
-                    const tcp::Connection* c = h->stack->find(f.id);
+                    const tcp::Connection* c = h->net.stack->find(f.id);
                     std::printf("[tcp_wire] unclosed %s flow %s done %llu/%llu state %s\n",
                                 h == a.get() ? "A" : "B", f.sender ? "send" : "recv",
                                 static_cast<unsigned long long>(f.done),
@@ -367,8 +353,8 @@ void run_case(const CaseSpec& spec) {
     if (spec.fault.corrupt_rate > 0) {
         EXPECT_GT(ab->counters().corrupted + ba->counters().corrupted, 0u);
         const std::uint64_t caught =
-            a->stack->counters().bad_checksum + b->stack->counters().bad_checksum +
-            a->ifc->counters().ip_bad_checksum + b->ifc->counters().ip_bad_checksum;
+            a->net.stack->counters().bad_checksum + b->net.stack->counters().bad_checksum +
+            a->net.ifc->counters().ip_bad_checksum + b->net.ifc->counters().ip_bad_checksum;
         EXPECT_GT(caught, 0u);
     }
     if (spec.fault.drop_rate > 0) {
@@ -383,12 +369,12 @@ void run_case(const CaseSpec& spec) {
         static_cast<unsigned long long>(ba->counters().dropped),
         static_cast<unsigned long long>(ab->counters().corrupted),
         static_cast<unsigned long long>(ba->counters().corrupted),
-        static_cast<unsigned long long>(a->stack->counters().bad_checksum),
-        static_cast<unsigned long long>(b->stack->counters().bad_checksum));
+        static_cast<unsigned long long>(a->net.stack->counters().bad_checksum),
+        static_cast<unsigned long long>(b->net.stack->counters().bad_checksum));
     // Loss recovery at work, per stack (the sender's counters show how
     // losses were repaired: fast/SACK retransmits vs retransmission timeouts).
     for (auto* h : {a.get(), b.get()}) {
-        const tcp::TcpCounters& c = h->stack->counters();
+        const tcp::TcpCounters& c = h->net.stack->counters();
         std::printf(
             "[tcp_wire]   %s: rto %llu fast_rtx %llu sack_rtx %llu rtx %llu segs_out %llu "
             "lost_rtx %llu tlp %llu stalls %llu ooo_queued %llu ooo_dropped %llu\n",
@@ -405,8 +391,8 @@ void run_case(const CaseSpec& spec) {
     }
     std::fflush(stdout);
 
-    a->adapter->detach();
-    b->adapter->detach();
+    a->net.detach();
+    b->net.detach();
     b.reset();
     a.reset();
 }
