@@ -3,12 +3,9 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -53,29 +50,6 @@ class IdleBackoff {
   private:
     long sleep_ns_;
     unsigned polls_ = 0;
-};
-
-// The CA the load generator trusts, as the file LoadOptions::ca_file names;
-// removed once the generator has loaded it (in create()).
-class TempPem {
-  public:
-    [[nodiscard]] Result<void, std::string> write(const std::string& pem) {
-        char tmpl[] = "/tmp/l45-ring-pair-ca-XXXXXX";
-        const int fd = mkstemp(tmpl);
-        if (fd < 0) return unexpected(std::string("mkstemp failed"));
-        path_ = tmpl;
-        const bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-        ::close(fd);
-        if (!ok) return unexpected("cannot write " + path_);
-        return {};
-    }
-    [[nodiscard]] const std::string& path() const { return path_; }
-    ~TempPem() {
-        if (!path_.empty()) std::remove(path_.c_str());
-    }
-
-  private:
-    std::string path_;
 };
 
 // Everything one run owns. Host B's members are touched only by B's lcore
@@ -178,7 +152,7 @@ Result<void, std::string> build(Run& run) {
     po.random = run.proxy_random.get();
     po.max_sessions = opt.max_sessions;
     po.listen_backlog = std::max<std::uint32_t>(po.listen_backlog, opt.load.concurrency);
-    po.backends.push_back({net::Ipv4Addr::from_octets(198, 18, 0, kHostA), opt.echo_port});
+    po.backends.push_back({apps::wire_host_addr(kHostA), opt.echo_port});
     auto proxy = offload::Proxy::create(po, opt.max_connections);
     if (!proxy) return unexpected("proxy: " + proxy.error());
     run.proxy = std::move(*proxy);
@@ -197,14 +171,12 @@ Result<void, std::string> build(Run& run) {
     run.engine = std::move(*engine);
     run.load_random = std::make_unique<SeededRandom>(opt.seed * 7919 + 1);
     loadgen::LoadOptions lo = opt.load;
-    lo.server = net::Ipv4Addr::from_octets(198, 18, 0, kHostB);
+    lo.server = apps::wire_host_addr(kHostB);
     lo.port = kHttpsPort;
     lo.insecure = false;
     lo.engine = run.engine.get();
     lo.random = run.load_random.get();
-    TempPem ca;
-    if (auto w = ca.write(pki->ca_cert_pem); !w) return unexpected(w.error());
-    lo.ca_file = ca.path();
+    lo.ca_pem = pki->ca_cert_pem;
     auto load = loadgen::LoadGenerator::create(lo, opt.max_connections);
     if (!load) return unexpected("load generator: " + load.error());
     run.load = std::move(*load);

@@ -49,7 +49,7 @@ namespace l45::bench {
 struct RingPairOptions {
     // What host A's load generator does (mode, concurrency, total, duration,
     // bulk_bytes, request_len, ...). The harness sets what names host B or
-    // belongs to A's lcore: server, port, ca_file, insecure, engine, random.
+    // belongs to A's lcore: server, port, ca_pem, insecure, engine, random.
     loadgen::LoadOptions load;
     // 2: A on the calling lcore, B on the next worker lcore. 1: both take
     // turns on the calling lcore (also the fallback without a worker).

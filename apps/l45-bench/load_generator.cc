@@ -51,7 +51,7 @@ Result<std::unique_ptr<LoadGenerator>, std::string> LoadGenerator::create(
     const LoadOptions& options, std::uint32_t max_tcp_connections) {
     if (options.engine == nullptr || options.random == nullptr)
         return unexpected(std::string("load generator: an engine and a random source are needed"));
-    if (options.ca_file.empty() && !options.insecure)
+    if (options.ca_file.empty() && options.ca_pem.empty() && !options.insecure)
         return unexpected(
             std::string("load generator: no CA file to verify the server with (or --insecure)"));
     if (options.concurrency == 0 || max_tcp_connections == 0)
@@ -73,9 +73,14 @@ Result<std::unique_ptr<LoadGenerator>, std::string> LoadGenerator::create(
     if (options.insecure) {
         config.insecure_skip_verify_DANGEROUS = true;
     } else {
-        auto verifier = tls::pki::CertificateVerifier::from_ca_file(options.ca_file);
+        auto verifier = !options.ca_pem.empty()
+                            ? tls::pki::CertificateVerifier::from_ca_pem(options.ca_pem)
+                            : tls::pki::CertificateVerifier::from_ca_file(options.ca_file);
         if (!verifier)
-            return unexpected("load generator: cannot load the CA file '" + options.ca_file + "'");
+            return unexpected(options.ca_pem.empty()
+                                  ? "load generator: cannot load the CA file '" + options.ca_file +
+                                        "'"
+                                  : std::string("load generator: cannot load the CA PEM"));
         g->tls_->verifier.emplace(std::move(*verifier));
         config.verifier = &*g->tls_->verifier;
     }

@@ -86,6 +86,9 @@ struct LoadOptions {
     // A connection that makes no progress for this long is aborted and
     // counted as an error (a lost SYN, a server that stopped answering).
     Duration idle_timeout = 5s;
+    // The CA as PEM text (an in-process harness that made it has no file);
+    // when set, used instead of ca_file.
+    std::string ca_pem;
 };
 
 struct LoadStats {  // cumulative; read at any time for the progress line
