@@ -10,7 +10,6 @@
 // delivered to a shard that does not own its connection finds no TCB and is
 // answered with a RST (TcpCounters::no_connection).
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <cstdint>
@@ -28,6 +27,7 @@
 #include "stack/tcp/rss_port_chooser.h"
 #include "stack/tcp/stack.h"
 #include "tests/support/eal_env.h"
+#include "tests/support/sha256.h"
 
 namespace l45 {
 namespace {
@@ -38,25 +38,9 @@ constexpr std::uint16_t kPort = 5001;
 constexpr Duration kStep = 100us;
 constexpr Duration kIdleStep = 1ms;
 
-using Digest = std::array<std::uint8_t, 32>;
-
-class Sha256 {
-  public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~Sha256() { EVP_MD_CTX_free(ctx_); }
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(std::span<const std::uint8_t> d) { EVP_DigestUpdate(ctx_, d.data(), d.size()); }
-    Digest final() {
-        Digest out{};
-        unsigned len = 0;
-        EVP_DigestFinal_ex(ctx_, out.data(), &len);
-        return out;
-    }
-
-  private:
-    EVP_MD_CTX* ctx_;
-};
+using test::Digest;
+using test::hex;
+using test::Sha256;
 
 // The stream one end of a connection sends: splitmix64 of (A's port, the
 // sender's role, byte index). Both ends know A's port, so each receiver can
@@ -325,16 +309,6 @@ bool run_until_closed(Run& run, std::size_t expected_flows, Duration limit) {
         idle = frames == 0;
     }
     return true;
-}
-
-std::string hex(const Digest& d) {
-    static const char* k = "0123456789abcdef";
-    std::string s;
-    for (auto b : d) {
-        s += k[b >> 4];
-        s += k[b & 15];
-    }
-    return s;
 }
 
 void expect_connections_stay_on_their_shards(const Options& opt) {

@@ -5,7 +5,6 @@
 // Time is simulated (a ManualClock advanced by a small step per round), so
 // RTOs cost iterations, not wall time, and every run replays from its seed.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <chrono>
@@ -21,11 +20,14 @@
 #include "drivers/wire.h"
 #include "stack/tcp/stack.h"
 #include "tests/support/eal_env.h"
+#include "tests/support/sha256.h"
 
 namespace l45 {
 namespace {
 
 using namespace std::chrono_literals;
+using test::hex;
+using test::Sha256;
 
 constexpr std::uint16_t kPort = 5001;
 constexpr Duration kStep = 100us;
@@ -58,24 +60,6 @@ void fill_pattern(std::uint64_t seed, std::uint64_t offset, std::span<std::uint8
     }
 }
 
-class Sha256 {
-  public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~Sha256() { EVP_MD_CTX_free(ctx_); }
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(std::span<const std::uint8_t> d) { EVP_DigestUpdate(ctx_, d.data(), d.size()); }
-    std::array<std::uint8_t, 32> final() {
-        std::array<std::uint8_t, 32> out{};
-        unsigned len = 0;
-        EVP_DigestFinal_ex(ctx_, out.data(), &len);
-        return out;
-    }
-
-  private:
-    EVP_MD_CTX* ctx_;
-};
-
 // One direction of one connection, seen from one end.
 struct Flow {
     tcp::ConnId id{};
@@ -88,7 +72,7 @@ struct Flow {
     bool on_closed = false;
     tcp::CloseReason reason = tcp::CloseReason::kNormal;
     std::unique_ptr<Sha256> sha = std::make_unique<Sha256>();
-    std::array<std::uint8_t, 32> digest{};
+    test::Digest digest{};
 };
 
 // The application on one stack: senders stream their pattern then close;
@@ -212,16 +196,6 @@ std::unique_ptr<Host> make_host(drivers::Port& port, std::uint8_t n, const CaseS
     h->app.stack = h->net.stack.get();
     h->app.flows.reserve(static_cast<std::size_t>(spec.connections));
     return h;
-}
-
-std::string hex(const std::array<std::uint8_t, 32>& d) {
-    static const char* k = "0123456789abcdef";
-    std::string s;
-    for (auto b : d) {
-        s += k[b >> 4];
-        s += k[b & 15];
-    }
-    return s;
 }
 
 void run_case(const CaseSpec& spec) {
