@@ -42,6 +42,7 @@
 #include "apps/l45-offload/config.h"
 #include "apps/l45-offload/config_to_options.h"
 #include "apps/l45-offload/credentials.h"
+#include "apps/l45-offload/keylog.h"
 #include "apps/l45-offload/proxy.h"
 #include "apps/l45-offload/stats.h"
 #include "drivers/eal.h"
@@ -120,8 +121,22 @@ int run(const offload::Config& config) {
         std::fprintf(stderr, "l45-offload: %s\n", credentials.error().c_str());
         return 1;
     }
-    if (!config.keylog_file.empty())
-        std::printf("l45-offload: tls.keylog_file is not supported yet; no key log is written\n");
+    // The key log: opened before anything serves, so a bad path stops the
+    // start, and announced on stderr (it holds every session's keys).
+    std::unique_ptr<offload::KeyLogFile> keylog;
+    if (!config.keylog_file.empty()) {
+        auto k = offload::KeyLogFile::open(config.keylog_file);
+        if (!k) {
+            std::fprintf(stderr, "l45-offload: tls.keylog_file: %s\n", k.error().c_str());
+            return 1;
+        }
+        keylog = std::move(*k);
+        std::fprintf(stderr,
+                     "l45-offload: WARNING: writing the TLS secrets of every session to %s "
+                     "(tls.keylog_file): anyone who can read it can decrypt the traffic. "
+                     "For debugging only; never in production.\n",
+                     keylog->path().c_str());
+    }
 
     // --- port and steering ---
     l45::drivers::PortConfig pc;
@@ -163,6 +178,7 @@ int run(const offload::Config& config) {
     offload::ProxyOptions options = offload::config_to_options(config, 1);
     options.credentials = credentials->get();
     options.random = &proxy_random;
+    if (keylog) options.key_log = keylog->sink();
     if (config.max_connections > options.max_sessions) {
         std::printf(
             "l45-offload: %u TLS sessions on this lcore (limits.max_connections %u; "
@@ -276,6 +292,12 @@ int run(const offload::Config& config) {
     print_nonzero("offload counters", board.offload());
     print_nonzero("tcp counters", board.tcp());
     print_nonzero("net counters", board.net());
+    if (keylog) {
+        std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
+                    keylog->path().c_str(),
+                    static_cast<unsigned long long>(keylog->lines_written()),
+                    static_cast<unsigned long long>(keylog->write_errors()));
+    }
     std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
     std::fflush(stdout);
     adapter.detach();

@@ -42,6 +42,7 @@ Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& op
     p->tls_config_.credentials = options.credentials;
     p->tls_config_.random = options.random;
     p->tls_config_.output_buffer_len = options.tls_output_buffer_len;
+    p->tls_config_.key_log = options.key_log;
 
     p->sessions_.reserve(options.max_sessions);
     p->free_sessions_.reserve(options.max_sessions);

@@ -17,6 +17,7 @@
 #include "stack/base/clock.h"
 #include "stack/base/random.h"
 #include "stack/net/addr.h"
+#include "tls/handshake/config.h"
 #include "tls/pki/certificate.h"
 
 namespace l45::offload {
@@ -48,6 +49,9 @@ struct ProxyOptions {
     std::size_t tls_output_buffer_len = 192 * 1024;
     // A client must finish its handshake within this.
     Duration handshake_timeout = 10s;
+    // NSS key-log lines of every session (tls.keylog_file, keylog.h); unset:
+    // none. Called on this lcore during handshakes. These are secrets.
+    tls::KeyLogSink key_log;
 
     // --- backends ---
     // Plaintext servers, tried round-robin. At least one.

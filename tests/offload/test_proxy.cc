@@ -10,21 +10,27 @@
 // down, linger) cost rounds, not wall time, and every run replays.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "apps/common/service.h"
 #include "apps/common/wire_host.h"
+#include "apps/l45-offload/keylog.h"
 #include "apps/l45-offload/proxy.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
@@ -152,7 +158,9 @@ struct TlsClient {
     bool closed = false;
     tcp::CloseReason reason = tcp::CloseReason::kNormal;
     std::optional<tls::TlsError> error;
-    std::string text;  // the first 4 KiB received, for small responses
+    std::string text;                        // the first 4 KiB received, for small responses
+    std::vector<std::string> key_log;        // the client's own NSS key-log lines
+    std::vector<std::uint8_t> first_flight;  // the first bytes sent: the ClientHello record
     Sha256 sent_hash, received_hash;
     std::string sent_digest, received_digest;
 };
@@ -197,6 +205,7 @@ class HostA final : public tcp::TcpHandler {
         cfg.server_name = pki().sites[site].name;
         cfg.verifier = c->verifier.get();
         cfg.random = c->rng.get();
+        cfg.key_log = [log = &c->key_log](std::string_view line) { log->emplace_back(line); };
         auto conn = tls::Connection::create(cfg, client_engine());
         EXPECT_TRUE(conn.has_value());
         c->tls = std::move(*conn);
@@ -383,6 +392,7 @@ class HostA final : public tcp::TcpHandler {
                 }
             }
             const ByteSpan out = c.tls->pending_output();
+            if (c.first_flight.empty()) c.first_flight.assign(out.begin(), out.end());
             if (!out.empty() && !c.fin_sent) {
                 const std::uint32_t n = stack->send(c.id, out);
                 c.tls->consume_output(n);
@@ -432,6 +442,7 @@ struct ProxySetup {
     std::uint32_t max_sessions = 64;
     std::vector<std::uint16_t> backend_ports = {kBackendPort};
     std::vector<std::uint16_t> listening = {kBackendPort};  // on host A
+    tls::KeyLogSink key_log;
 };
 
 class Bench {
@@ -451,6 +462,7 @@ class Bench {
         options.random = &proxy_random;
         options.max_sessions = setup.max_sessions;
         options.max_http_connections = 16;
+        options.key_log = setup.key_log;
         for (auto p : setup.backend_ports)
             options.backends.push_back({kAddrA, p});
         auto p = Proxy::create(options, kMaxConnections);
@@ -629,6 +641,70 @@ TEST(OffloadProxy, LargeEchoThroughTlsIntegrity) {
     EXPECT_EQ(k.backend_connected, 1u);
     EXPECT_EQ(k.connections_active, 0u);
     EXPECT_TRUE(t.proxy->drained());
+}
+
+// tls.keylog_file: the proxy writes each session's secrets in the NSS
+// format. They are checked against what the client derived on its own side
+// (it decrypted the whole echo with them, so the file's lines decrypt the
+// captured traffic too) and the client_random against the ClientHello the
+// client put on the wire, which is how Wireshark matches a line to a session.
+TEST(OffloadProxy, KeyLogFileHoldsEverySessionsSecrets) {
+    namespace fs = std::filesystem;
+    const fs::path path =
+        fs::temp_directory_path() / ("l45_offload_keylog_" + std::to_string(::getpid()) + ".log");
+    fs::remove(path);
+    auto file = offload::KeyLogFile::open(path.string());
+    ASSERT_TRUE(file) << file.error();
+    ProxySetup s;
+    s.key_log = (*file)->sink();
+    {
+        Bench t(s);
+        TlsClient& a = t.app.add_client(t.clock.now(), 0, 3000, 21);
+        TlsClient& b = t.app.add_client(t.clock.now(), 1, 3000, 22);
+        ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+        expect_clean_echo(a);
+        expect_clean_echo(b);
+
+        std::ifstream in(path);
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);)
+            lines.push_back(line);
+        EXPECT_EQ(lines.size(), 10u);
+        EXPECT_EQ((*file)->lines_written(), 10u);
+        EXPECT_EQ((*file)->write_errors(), 0u);
+        const std::set<std::string> labels = {
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"};
+        for (const TlsClient* c : {&a, &b}) {
+            // ClientHello record: 5 bytes of record header, 4 of handshake
+            // header, 2 of legacy_version, then the 32-byte random (§4.1.2).
+            ASSERT_GE(c->first_flight.size(), 43u);
+            ASSERT_EQ(c->first_flight[0], 22u);  // handshake
+            ASSERT_EQ(c->first_flight[5], 1u);   // client_hello
+            std::string random_hex;
+            for (std::size_t i = 11; i < 43; ++i) {
+                static const char* k = "0123456789abcdef";
+                random_hex += k[c->first_flight[i] >> 4];
+                random_hex += k[c->first_flight[i] & 15];
+            }
+            ASSERT_EQ(c->key_log.size(), 5u);
+            std::set<std::string> seen;
+            for (const std::string& line : c->key_log) {
+                const auto sp1 = line.find(' ');
+                const auto sp2 = line.find(' ', sp1 + 1);
+                ASSERT_NE(sp2, std::string::npos) << line;
+                seen.insert(line.substr(0, sp1));
+                EXPECT_EQ(line.substr(sp1 + 1, sp2 - sp1 - 1), random_hex) << line;
+                // The proxy logged exactly the secret the client derived.
+                EXPECT_EQ(std::count(lines.begin(), lines.end(), line), 1) << line;
+            }
+            EXPECT_EQ(seen, labels);
+        }
+        EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+                  fs::perms::owner_read | fs::perms::owner_write);
+    }
+    file->reset();
+    fs::remove(path);
 }
 
 TEST(OffloadProxy, SniChoosesTheCertificate) {
