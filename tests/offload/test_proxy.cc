@@ -443,6 +443,7 @@ struct ProxySetup {
     std::vector<std::uint16_t> backend_ports = {kBackendPort};
     std::vector<std::uint16_t> listening = {kBackendPort};  // on host A
     tls::KeyLogSink key_log;
+    std::uint32_t handshakes_per_poll = ProxyOptions{}.handshakes_per_poll;
 };
 
 class Bench {
@@ -463,6 +464,7 @@ class Bench {
         options.max_sessions = setup.max_sessions;
         options.max_http_connections = 16;
         options.key_log = setup.key_log;
+        options.handshakes_per_poll = setup.handshakes_per_poll;
         for (auto p : setup.backend_ports)
             options.backends.push_back({kAddrA, p});
         auto p = Proxy::create(options, kMaxConnections);
@@ -912,6 +914,80 @@ TEST(OffloadProxy, FiftyConcurrentConnections) {
     EXPECT_EQ(t.proxy->counters().handshakes_ok, 50u);
     EXPECT_EQ(t.proxy->counters().sessions_exhausted, 0u);
     ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// Issue 5 item 2: the asymmetric handshake work must not stall the bulk
+// path. A burst of handshakes arrives while one client streams: the proxy
+// queues each handshake step and runs one per poll, and the stream keeps
+// moving in the iterations between them.
+TEST(OffloadProxy, HandshakeBurstIsDeferredWhileBulkKeepsMoving) {
+    ProxySetup s;
+    s.handshakes_per_poll = 1;
+    Bench t(s);
+    const auto& k = t.proxy->counters();
+    TlsClient& bulk = t.app.add_client(t.clock.now(), 0, 1ull << 40, 600);  // stopped below
+    bulk.close_after_send = false;
+    ASSERT_TRUE(t.run_until([&] { return bulk.received >= 256 * 1024; }));
+    ASSERT_EQ(k.handshakes_ok, 1u);
+
+    constexpr std::uint64_t kBurst = 24;
+    for (std::uint64_t i = 0; i < kBurst; ++i)
+        t.app.add_client(t.clock.now(), i % 2, 2000, 700 + i);
+    const std::uint64_t bulk_before = bulk.received;
+    std::uint64_t max_per_poll = 0, polls_with_handshake = 0, polls_with_both = 0;
+    for (int steps = 0; k.handshakes_ok < 1 + kBurst; ++steps) {
+        ASSERT_LT(steps, 100000) << "the burst did not complete";
+        const std::uint64_t run_before = k.handshake_steps_run;
+        const std::uint64_t received_before = bulk.received;
+        t.step();
+        const std::uint64_t run = k.handshake_steps_run - run_before;
+        max_per_poll = std::max(max_per_poll, run);
+        if (run == 0) continue;
+        ++polls_with_handshake;
+        if (bulk.received > received_before) ++polls_with_both;
+    }
+    std::printf(
+        "[offload] burst of %llu: %llu polls ran a handshake step, bulk moved in %llu of them, "
+        "%llu bytes during the burst, FIFO depth up to %llu\n",
+        static_cast<unsigned long long>(kBurst),
+        static_cast<unsigned long long>(polls_with_handshake),
+        static_cast<unsigned long long>(polls_with_both),
+        static_cast<unsigned long long>(bulk.received - bulk_before),
+        static_cast<unsigned long long>(k.handshake_queue_max));
+    // One step per poll at most, so the burst's steps (a ClientHello and a
+    // Finished per client at least) took at least 2 * kBurst polls ...
+    EXPECT_EQ(max_per_poll, 1u);
+    EXPECT_GE(polls_with_handshake, 2 * kBurst);
+    EXPECT_GE(k.handshake_steps_deferred, 2 * kBurst);
+    EXPECT_GE(k.handshake_queue_max, kBurst / 2) << "the burst never queued";
+    EXPECT_GT(k.handshake_polls_full, 0u);
+    // ... and the stream was pumped in between, in most of those polls.
+    EXPECT_GE(polls_with_both, polls_with_handshake / 2);
+    EXPECT_GT(bulk.received - bulk_before, 256u * 1024);
+
+    // Everyone finishes whole: the stream stops at what it has sent.
+    bulk.to_send = bulk.sent;
+    bulk.close_after_send = true;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(t.proxy->handshakes_queued(), 0u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// handshakes_per_poll = 0: the handshake runs in the stack's callback, as
+// before the FIFO; nothing is queued.
+TEST(OffloadProxy, InlineHandshakesWhenDeferralIsOff) {
+    ProxySetup s;
+    s.handshakes_per_poll = 0;
+    Bench t(s);
+    for (std::uint64_t i = 0; i < 4; ++i)
+        t.app.add_client(t.clock.now(), i % 2, 5000, 800 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(t.proxy->counters().handshakes_ok, 4u);
+    EXPECT_EQ(t.proxy->counters().handshake_steps_deferred, 0u);
 }
 
 TEST(OffloadProxy, SessionsExhaustedResetsTheExtraClient) {
