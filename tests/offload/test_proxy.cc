@@ -31,7 +31,9 @@
 #include "apps/common/service.h"
 #include "apps/common/wire_host.h"
 #include "apps/l45-offload/keylog.h"
+#include "apps/l45-offload/lcores.h"
 #include "apps/l45-offload/proxy.h"
+#include "drivers/steering_classify.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
 #include "stack/net/interface.h"
@@ -1046,6 +1048,271 @@ TEST(OffloadProxy, GracefulShutdownSendsCloseNotify) {
     TlsClient& late = t.app.add_client(t.clock.now(), 0, 10, 500);
     ASSERT_TRUE(t.run_until([&] { return late.closed; }));
     EXPECT_EQ(late.reason, tcp::CloseReason::kRefused);
+}
+
+// --- several lcores (lcores.h) ---
+//
+// Host B is l45-offload with one lcore per TLS queue: queues 1..3 TLS,
+// queue 0 control, on a 4-queue net_ring wire whose software RSS plays the
+// NIC (a virtual PMD: software steering, so the control side polls every
+// queue and dispatches). Host A is the same clients and echo backend as
+// above, its one stack polling all four of its queues. One thread drives
+// everything with the manual clock, each lcore's iteration in turn.
+class LcoresBench {
+  public:
+    static constexpr std::uint16_t kQueues = 4;
+    static constexpr std::uint32_t kMaxConnections = 512;
+
+    LcoresBench() {
+        drivers::WireConfig wc;
+        wc.num_queues = kQueues;
+        wc.rss = true;
+        wc.seed = 9;
+        wc.ring_size = 4096;
+        wc.port.num_mbufs = 32767;
+        auto w = drivers::RingWire::create(wc);
+        EXPECT_TRUE(w) << w.error();
+        wire = std::move(*w);
+        a = make_host(wire->a(), 1, app, kMaxConnections);
+        app.stack = a.stack.get();
+
+        drivers::SteeringConfig sc;
+        sc.tls_ports = {443, 80};
+        sc.tls_queues = {1, 2, 3};
+        sc.control_queue = 0;
+        sc.num_rx_queues = kQueues;
+        sc.local_ip = kAddrB;
+        auto classifier = drivers::SoftwareClassifier::create(sc);
+        EXPECT_TRUE(classifier) << classifier.error();
+
+        offload::LcoresConfig lc;
+        lc.tls_queues = sc.tls_queues;
+        lc.control_queue = 0;
+        lc.dispatch_all = true;
+        lc.iface.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, 2}};
+        lc.iface.ip = kAddrB;
+        lc.iface.prefix_len = 24;
+        lc.tcp.local_addr = kAddrB;
+        lc.tcp.max_connections = kMaxConnections;
+        lc.tcp.tcp.msl = 1s;
+        lc.proxy.credentials = &pki().creds;
+        lc.proxy.max_sessions = 16;
+        lc.proxy.max_http_connections = 4;
+        lc.proxy.backends = {{kAddrA, kBackendPort}};
+        lc.seed = 77;
+        auto l = offload::OffloadLcores::create(wire->b(), *classifier, lc);
+        EXPECT_TRUE(l) << l.error();
+        lcores = std::move(*l);
+
+        a.ifc->start(clock.now());
+        EXPECT_TRUE(a.stack->listen(kBackendPort, 256));
+        auto started = lcores->start(clock.now());
+        EXPECT_TRUE(started) << started.error();
+    }
+    ~LcoresBench() {
+        lcores.reset();
+        a.adapter->detach();
+    }
+
+    void step() {
+        clock.advance(kStep);
+        const Instant now = clock.now();
+        for (std::uint16_t q = 0; q < kQueues; ++q)
+            apps::service_once(wire->a(), q, *a.ifc, now, a.stack.get());
+        wire->pump(now);
+        lcores->poll_control(now);
+        for (std::uint16_t k = 0; k < lcores->num_lcores(); ++k)
+            lcores->poll_lcore(k, now);
+        wire->pump(now);
+        app.service();
+    }
+    bool run_until(const std::function<bool()>& done, Duration limit = 20s) {
+        Instant last = clock.now();
+        std::uint64_t last_progress = app.progress;
+        const auto wall_start = std::chrono::steady_clock::now();
+        while (!done()) {
+            step();
+            if (app.progress != last_progress) {
+                last_progress = app.progress;
+                last = clock.now();
+            } else if (clock.now() - last > limit) {
+                return false;
+            }
+            if (std::chrono::steady_clock::now() - wall_start > 150s) return false;
+        }
+        return true;
+    }
+    bool all_closed() const {
+        for (auto& c : app.clients)
+            if (!c->closed) return false;
+        return true;
+    }
+
+    ManualClock clock;
+    std::unique_ptr<drivers::RingWire> wire;
+    HostA app;
+    Host a;
+    std::unique_ptr<offload::OffloadLcores> lcores;
+};
+
+TEST(OffloadLcores, ConnectionsSpreadOverThreeTlsLcoresWithIntegrity) {
+    LcoresBench t;
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_CONN_BYTES", 64 * 1024);
+    constexpr std::uint64_t kClients = 36;
+    for (std::uint64_t i = 0; i < kClients; ++i)
+        t.app.add_client(t.clock.now(), i % 2, len + i * 777, 900 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    ASSERT_TRUE(t.run_until([&] {
+        for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k)
+            if (t.lcores->proxy(k).sessions_in_use() != 0) return false;
+        return true;
+    }));
+
+    // Every lcore served some; together, every client once.
+    std::uint64_t handshakes = 0, backend_bytes = 0;
+    for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k) {
+        const auto& p = t.lcores->proxy(k).counters();
+        std::printf(
+            "[offload] lcore %u: accepted %llu handshakes %llu backends %llu bytes in %llu, "
+            "frames handed over %llu\n",
+            k, static_cast<unsigned long long>(p.connections_accepted),
+            static_cast<unsigned long long>(p.handshakes_ok),
+            static_cast<unsigned long long>(p.backend_connected),
+            static_cast<unsigned long long>(p.bytes_in),
+            static_cast<unsigned long long>(t.lcores->handed_back(k)));
+        EXPECT_GT(p.handshakes_ok, 0u) << "lcore " << k << " served nobody";
+        EXPECT_EQ(p.backend_connected, p.handshakes_ok) << "lcore " << k;
+        EXPECT_EQ(p.handshakes_failed, 0u);
+        // Nothing reached a stack that does not hold its connection.
+        EXPECT_EQ(t.lcores->stack(k).counters().no_connection, 0u) << "lcore " << k;
+        handshakes += p.handshakes_ok;
+        backend_bytes += p.bytes_in;
+    }
+    EXPECT_EQ(handshakes, kClients);
+    EXPECT_EQ(backend_bytes, t.app.backend_bytes);
+    EXPECT_EQ(t.lcores->handback_dropped(), 0u);
+    // ARP went to the control side alone, and it fed the TLS lcores.
+    EXPECT_GT(t.lcores->control_interface().counters().arp_rx, 0u);
+
+    // The summed counters, as telemetry and the stats line see them.
+    t.lcores->stop();
+    offload::StatsBoard total;
+    t.lcores->publish_sum(total);
+    const offload::StatsSample s = offload::sample(t.clock.now(), total);
+    EXPECT_EQ(s.handshakes, kClients);
+    EXPECT_EQ(s.connections, kClients);
+    EXPECT_EQ(s.active, 0u);
+}
+
+TEST(OffloadLcores, GracefulShutdownOfEveryLcore) {
+    LcoresBench t;
+    for (std::uint64_t i = 0; i < 6; ++i) {
+        TlsClient& c = t.app.add_client(t.clock.now(), i % 2, 1ull << 40, 950 + i);  // "forever"
+        c.close_after_send = false;
+    }
+    ASSERT_TRUE(t.run_until([&] {
+        for (auto& c : t.app.clients)
+            if (c->received < 50000) return false;
+        return true;
+    }));
+    EXPECT_FALSE(t.lcores->drained());
+    t.lcores->request_shutdown();
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed() && t.lcores->drained(); }));
+    std::uint64_t close_notify = 0;
+    for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k)
+        close_notify += t.lcores->proxy(k).counters().close_notify_sent;
+    EXPECT_EQ(close_notify, 6u);
+    for (auto& c : t.app.clients) {
+        EXPECT_FALSE(c->error);
+        EXPECT_TRUE(c->tls->peer_closed()) << "no close_notify";
+        EXPECT_EQ(c->reason, tcp::CloseReason::kNormal) << tcp::to_string(c->reason);
+    }
+}
+
+// The backend ports of TLS lcore k (of n) are exactly the p with p mod n = k,
+// and the dispatch sends a backend's reply to that lcore, a TLS port's frame
+// to the lcore of the classifier's queue, and the rest to control.
+TEST(OffloadLcores, BackendPortsBringRepliesHome) {
+    struct NullSink final : tcp::SegmentSink {
+        void send_segment(Instant, net::Ipv4Addr, net::Ipv4Addr, MbufPtr) override {}
+    } sink;
+    tcp::TcpHandler handler;
+    SeededRandom random(3);
+    tcp::TcpStackConfig tc;
+    tc.local_addr = kAddrB;
+    tc.max_connections = 8;
+    tcp::TcpStack stack(tc, sink, test::pktmbuf_pool(), random, handler);
+    tcp::FourTuple tuple;
+    tuple.local.addr = kAddrB;
+    tuple.remote.addr = kAddrA;
+    tuple.remote.port = kBackendPort;
+    for (std::uint16_t n : {1, 2, 3, 4, 7}) {
+        for (std::uint16_t k = 0; k < n; ++k) {
+            offload::BackendPortChooser chooser(k, n);
+            std::set<std::uint16_t> seen;
+            std::size_t count = 0;  // ports of the range with p mod n = k
+            for (std::uint32_t p = offload::kBackendFirstPort;
+                 p < offload::kBackendFirstPort + offload::kBackendNumPorts; ++p)
+                count += p % n == k ? 1 : 0;
+            for (std::size_t i = 0; i < 300; ++i) {
+                std::uint16_t port = 0;
+                ASSERT_TRUE(chooser.choose(stack, tuple, port));
+                EXPECT_EQ(port % n, k);
+                EXPECT_GE(port, offload::kBackendFirstPort);
+                EXPECT_EQ(offload::backend_port_owner(port, n), k);
+                seen.insert(port);
+            }
+            EXPECT_EQ(seen.size(), std::min<std::size_t>(300, count));
+        }
+    }
+    EXPECT_EQ(offload::backend_port_owner(1234, 3), offload::kControl);
+    EXPECT_EQ(offload::backend_port_owner(49152, 0), offload::kControl);
+
+    drivers::SteeringConfig sc;
+    sc.tls_ports = {443};
+    sc.tls_queues = {1, 2, 3};
+    sc.num_rx_queues = 4;
+    sc.local_ip = kAddrB;
+    auto classifier = drivers::SoftwareClassifier::create(sc);
+    ASSERT_TRUE(classifier) << classifier.error();
+    const offload::LcoreDispatch dispatch(*classifier, sc.tls_queues, kAddrB);
+    // Ethernet + IPv4 (20 bytes) + the TCP ports.
+    const auto frame = [](net::Ipv4Addr src, net::Ipv4Addr dst, std::uint8_t protocol,
+                          std::uint16_t sport, std::uint16_t dport) {
+        std::vector<std::uint8_t> f(14 + 20 + 20, 0);
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[14 + 9] = protocol;
+        for (int i = 0; i < 4; ++i) {
+            f[14 + 12 + i] = static_cast<std::uint8_t>(src.value >> (24 - 8 * i));
+            f[14 + 16 + i] = static_cast<std::uint8_t>(dst.value >> (24 - 8 * i));
+        }
+        f[34] = static_cast<std::uint8_t>(sport >> 8);
+        f[35] = static_cast<std::uint8_t>(sport);
+        f[36] = static_cast<std::uint8_t>(dport >> 8);
+        f[37] = static_cast<std::uint8_t>(dport);
+        return f;
+    };
+    for (std::uint16_t p = 49152; p < 49152 + 30; ++p) {
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 6, kBackendPort, p)), p % 3);
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrA, 6, kBackendPort, p)), offload::kControl);
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 17, kBackendPort, p)), offload::kControl);
+    }
+    EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 6, 80, 1000)), offload::kControl);
+    std::set<std::uint16_t> tls_lcores;
+    for (std::uint16_t sport = 30000; sport < 30100; ++sport) {
+        const auto f = frame(kAddrA, kAddrB, 6, sport, 443);
+        const drivers::Classification c = classifier->classify(f);
+        ASSERT_EQ(c.traffic_class, drivers::TrafficClass::tls);
+        EXPECT_EQ(dispatch.lcore_of(f), c.queue - 1);  // queue q is lcore q - 1
+        tls_lcores.insert(dispatch.lcore_of(f));
+    }
+    EXPECT_EQ(tls_lcores.size(), 3u);
+    auto short_frame = frame(kAddrA, kAddrB, 6, kBackendPort, 49152);
+    for (std::size_t len = 0; len < short_frame.size() - 16; ++len)
+        EXPECT_EQ(dispatch.lcore_of(ByteSpan(short_frame.data(), len)), offload::kControl) << len;
 }
 
 }  // namespace
