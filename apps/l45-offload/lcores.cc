@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -89,6 +90,11 @@ Result<std::unique_ptr<OffloadLcores>, std::string> OffloadLcores::create(
         }
         net::InterfaceConfig ic = config.iface;
         ic.arp.gratuitous_at_start = false;  // the control lcore announces us
+        // The binding of a new neighbour reaches this lcore through the feed,
+        // up to kFeedInterval after the control lcore learnt it: a burst of
+        // SYN-ACKs to a new client must wait that long without being dropped
+        // (each drop costs the client a 1 s SYN retransmission).
+        ic.arp.max_held_packets = std::max<std::size_t>(ic.arp.max_held_packets, 64);
         l->ifc = std::make_unique<net::Interface>(ic, port.mempool(), port.tx_offloads());
         l->adapter = std::make_unique<tcp::InterfaceAdapter>(*l->ifc);
         ProxyOptions po = config.proxy;
@@ -103,11 +109,13 @@ Result<std::unique_ptr<OffloadLcores>, std::string> OffloadLcores::create(
         l->stack->set_port_chooser(l->chooser.get());
 
         char name[RTE_RING_NAMESIZE];
-        std::snprintf(name, sizeof name, "l45o_nb_p%u_%u", unsigned{port.port_id()}, unsigned{l->index});
+        std::snprintf(name, sizeof name, "l45o_nb_p%u_%u", unsigned{port.port_id()},
+                      unsigned{l->index});
         auto feed = apps::NeighbourFeed::create(name, port.socket());
         if (!feed) return unexpected("lcores: " + feed.error());
         l->feed = std::move(*feed);
-        std::snprintf(name, sizeof name, "l45o_hb_p%u_%u", unsigned{port.port_id()}, unsigned{l->index});
+        std::snprintf(name, sizeof name, "l45o_hb_p%u_%u", unsigned{port.port_id()},
+                      unsigned{l->index});
         l->handback = rte_ring_create(name, config.handback_ring_size, port.socket(),
                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (l->handback == nullptr)
