@@ -6,10 +6,26 @@ namespace l45::apps {
 
 std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
                          Instant now, tcp::TcpStack* tcp) {
+    return service_once(port, queue, iface, now, tcp, nullptr, true);
+}
+
+std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
+                         Instant now, tcp::TcpStack* tcp, rte_ring* handed_over, bool poll_port) {
     std::array<rte_mbuf*, kBurst> burst;
-    const std::uint16_t received = port.rx_burst(queue, burst);
-    for (std::uint16_t i = 0; i < received; ++i)
-        iface.receive(now, MbufPtr(burst[i]));
+    std::size_t received = 0;
+    if (handed_over != nullptr) {
+        const unsigned n = rte_ring_sc_dequeue_burst(
+            handed_over, reinterpret_cast<void**>(burst.data()), kBurst, nullptr);
+        for (unsigned i = 0; i < n; ++i)
+            iface.receive(now, MbufPtr(burst[i]));
+        received += n;
+    }
+    if (poll_port) {
+        const std::uint16_t n = port.rx_burst(queue, burst);
+        for (std::uint16_t i = 0; i < n; ++i)
+            iface.receive(now, MbufPtr(burst[i]));
+        received += n;
+    }
     if (tcp != nullptr) tcp->poll(now);
     iface.poll(now);
     std::size_t sent = 0;

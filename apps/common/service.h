@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <rte_ring.h>
+
 #include "drivers/port.h"
 #include "stack/base/clock.h"
 #include "stack/net/interface.h"
@@ -20,5 +22,12 @@ inline constexpr std::uint16_t kBurst = 32;
 // the frames they produced are transmitted.
 std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
                          Instant now, tcp::TcpStack* tcp = nullptr);
+
+// The same iteration for an lcore that also receives frames handed over by
+// another lcore (an SP/SC ring of mbufs it now owns), and that polls its rx
+// queue only when `poll_port` (false when another lcore polls every queue
+// and dispatches). Transmits on tx queue `queue`.
+std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
+                         Instant now, tcp::TcpStack* tcp, rte_ring* handed_over, bool poll_port);
 
 }  // namespace l45::apps

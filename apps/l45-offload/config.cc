@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 // rte_ethdev's RTE_MAX_QUEUES_PER_PORT (not included here: no DPDK in config).
 constexpr std::int64_t kMaxQueues = 1024;
 constexpr std::int64_t kMaxConnections = 1 << 24;
+constexpr std::int64_t kMaxHandshakesPerPoll = 1024;
 constexpr std::int64_t kMaxMarkDownMs = 24LL * 3600 * 1000;
 constexpr double kMaxStatsInterval = 24.0 * 3600;
 
@@ -61,7 +62,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
         {"certificates", {"names", "cert", "key", "default"}},
         {"backends", {"servers", "balance"}},
         {"health", {"mark_down_ms"}},
-        {"limits", {"max_connections"}},
+        {"limits", {"max_connections", "handshakes_per_poll"}},
         {"stats", {"interval_s", "telemetry"}},
     };
     return keys;
@@ -187,6 +188,8 @@ class Loader {
             get_uint(*t, "health", "mark_down_ms", 1, kMaxMarkDownMs, config.mark_down_ms);
         if (const auto* t = sec("limits")) {
             get_uint(*t, "limits", "max_connections", 1, kMaxConnections, config.max_connections);
+            get_uint(*t, "limits", "handshakes_per_poll", 0, kMaxHandshakesPerPoll,
+                     config.handshakes_per_poll);
         }
         if (const auto* t = sec("stats")) {
             get_number(*t, "stats", "interval_s", config.stats_interval_s);

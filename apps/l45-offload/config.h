@@ -89,6 +89,8 @@ struct Config {
 
     // [limits]
     std::uint32_t max_connections = 65536;
+    // Handshake steps per poll iteration and lcore (ProxyOptions); 0: inline.
+    std::uint32_t handshakes_per_poll = 2;
 
     // [stats]
     double stats_interval_s = 10;  // one-line summary; 0: off

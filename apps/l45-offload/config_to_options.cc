@@ -15,6 +15,7 @@ ProxyOptions config_to_options(const Config& config, std::uint32_t num_lcores) {
     // Port-80 clients only get a 301: a slot is small and short-lived, but
     // there is no reason to hold more of them than TLS sessions.
     o.max_http_connections = o.max_sessions;
+    o.handshakes_per_poll = config.handshakes_per_poll;
     o.backends.clear();
     for (const BackendConfig& b : config.backends)
         o.backends.push_back(BackendAddress{b.addr, b.port});

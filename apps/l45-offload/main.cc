@@ -15,9 +15,11 @@
 // one-line stats summary every stats.interval_s, and exposes its counters
 // through rte_telemetry (stats.h).
 //
-// One lcore: this program polls every rx queue of the port from the main
-// lcore, so a configuration with several TLS queues works but does not
-// scale yet (one lcore per TLS queue is the design, docs/appliance.md).
+// Lcores: when the control queue is not one of the TLS queues and the EAL
+// has an lcore for each TLS queue besides the main one (e.g. `-l 0-2` for
+// queues.tls = [1, 2], control = 0), each TLS queue gets its own lcore
+// (lcores.h) and the main lcore serves the control queue. Otherwise (the
+// embedded default: one queue) one lcore polls every rx queue of the port.
 //
 // SIGINT / SIGTERM: Proxy::shutdown (close_notify and FIN on every session,
 // stop listening), then the loop runs until the proxy is drained; exit 0.
@@ -29,6 +31,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -42,6 +45,8 @@
 #include "apps/l45-offload/config.h"
 #include "apps/l45-offload/config_to_options.h"
 #include "apps/l45-offload/credentials.h"
+#include "apps/l45-offload/keylog.h"
+#include "apps/l45-offload/lcores.h"
 #include "apps/l45-offload/proxy.h"
 #include "apps/l45-offload/stats.h"
 #include "drivers/eal.h"
@@ -99,6 +104,145 @@ void print_nonzero(const char* title, const offload::StatsBoard::Group& g) {
     }
 }
 
+// One lcore per TLS queue (apps/l45-offload/lcores.h): the TLS lcores on EAL
+// workers, the control queue, telemetry and signals on this (main) lcore.
+int run_lcores(const offload::Config& config, l45::drivers::Port& port,
+               const l45::drivers::Steering& steering, const l45::net::InterfaceConfig& ic,
+               const l45::tls::pki::CredentialSelector* credentials, offload::KeyLogFile* keylog) {
+    const auto n = static_cast<std::uint32_t>(config.tls_queues.size());
+    offload::LcoresConfig lc;
+    lc.tls_queues = config.tls_queues;
+    lc.control_queue = config.control_queue;
+    lc.dispatch_all = steering.mode() == l45::drivers::SteeringMode::software;
+    lc.iface = ic;
+    lc.proxy = offload::config_to_options(config, n);
+    lc.proxy.credentials = credentials;
+    if (keylog != nullptr) lc.proxy.key_log = keylog->sink();
+    lc.tcp.local_addr = config.ip;
+    lc.tcp.tcp.mss = static_cast<std::uint16_t>(ic.mtu - 40);
+    lc.tcp.max_connections = offload::tcp_connections_for(lc.proxy);
+    auto lcores = offload::OffloadLcores::create(port, steering.classifier(), lc);
+    if (!lcores) {
+        std::fprintf(stderr, "l45-offload: %s\n", lcores.error().c_str());
+        return 1;
+    }
+    offload::OffloadLcores& ls = **lcores;
+    offload::StatsBoard board;
+    if (config.telemetry) {
+        if (auto r = board.register_telemetry(); !r) {
+            std::fprintf(stderr, "l45-offload: %s\n", r.error().c_str());
+            return 1;
+        }
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    auto now = l45::MonotonicClock::now();
+    if (auto r = ls.start(now); !r) {
+        std::fprintf(stderr, "l45-offload: %s\n", r.error().c_str());
+        return 1;
+    }
+    if (auto r = ls.launch(); !r) {
+        std::fprintf(stderr, "l45-offload: %s\n", r.error().c_str());
+        return 1;
+    }
+    std::string backends;
+    for (const auto& b : config.backends)
+        backends +=
+            (backends.empty() ? "" : ",") + b.addr.to_string() + ":" + std::to_string(b.port);
+    std::printf(
+        "l45-offload: up on %s (%s) mac %s ip %s/%u https %u http %u backends %s "
+        "steering %s, control queue %u on lcore %u, %u TLS lcores (%u sessions each)\n",
+        port.name().c_str(), port.driver_name().c_str(), l45::net::mac_to_string(ic.mac).c_str(),
+        config.ip.to_string().c_str(), config.prefix_len, config.https_port, config.http_port,
+        backends.c_str(), l45::drivers::to_string(steering.mode()), config.control_queue,
+        rte_lcore_id(), n, lc.proxy.max_sessions);
+    for (std::uint16_t k = 0; k < ls.num_lcores(); ++k)
+        std::printf("l45-offload: TLS queue %u on lcore %u\n", config.tls_queues[k],
+                    ls.lcore_id(k));
+    std::fflush(stdout);
+
+    const auto stats_every = std::chrono::duration_cast<l45::Duration>(
+        std::chrono::duration<double>(config.stats_interval_s));
+    auto publish = [&](l45::Instant t) {
+        ls.publish_sum(board);
+        return offload::sample(t, board);
+    };
+    offload::StatsSample last = publish(now);
+    auto next_stats = now + stats_every;
+    auto next_publish = now + kPublishInterval;
+    bool shutting_down = false;
+    auto give_up_at = l45::Instant::max();
+    auto stop_at = l45::Instant::max();
+    int rc = 0;
+    for (;;) {
+        now = l45::MonotonicClock::now();
+        const int signals = g_signals.load(std::memory_order_relaxed);
+        if (signals > 0 && !shutting_down) {
+            std::printf("l45-offload: shutting down (%llu sessions open)\n",
+                        static_cast<unsigned long long>(last.active));
+            std::fflush(stdout);
+            ls.request_shutdown();
+            shutting_down = true;
+            give_up_at = now + lc.proxy.shutdown_grace + kShutdownMargin;
+        }
+        if (signals > 1) {
+            std::printf("l45-offload: second signal, stopping now\n");
+            rc = 1;
+            break;
+        }
+        ls.poll_control(now);
+        if (shutting_down) {
+            if (stop_at == l45::Instant::max() && ls.drained()) stop_at = now + kFlushTime;
+            if (now >= stop_at) break;
+            if (now >= give_up_at) {
+                std::printf("l45-offload: sessions still open after the grace period\n");
+                rc = 1;
+                break;
+            }
+        }
+        if (now >= next_publish) {
+            const auto s = publish(now);
+            next_publish = now + kPublishInterval;
+            if (config.stats_interval_s > 0 && now >= next_stats) {
+                std::printf("%s\n", offload::stats_line(last, s).c_str());
+                std::fflush(stdout);
+                last = s;
+                next_stats = now + stats_every;
+            }
+        }
+    }
+    ls.stop();  // the TLS lcores are gone from here: their counters may be read
+    const auto final_sample = publish(now);
+    std::printf("%s\n", offload::stats_line(last, final_sample).c_str());
+    for (std::uint16_t k = 0; k < ls.num_lcores(); ++k) {
+        const auto& p = ls.proxy(k).counters();
+        std::printf(
+            "l45-offload: lcore %u (queue %u): connections %llu handshakes %llu bytes in %llu "
+            "out %llu, frames handed over %llu\n",
+            ls.lcore_id(k), config.tls_queues[k],
+            static_cast<unsigned long long>(p.connections_accepted),
+            static_cast<unsigned long long>(p.handshakes_ok),
+            static_cast<unsigned long long>(p.bytes_in),
+            static_cast<unsigned long long>(p.bytes_out),
+            static_cast<unsigned long long>(ls.handed_back(k)));
+    }
+    if (ls.handback_dropped() != 0)
+        std::printf("l45-offload: %llu frames dropped on full hand-back rings\n",
+                    static_cast<unsigned long long>(ls.handback_dropped()));
+    print_nonzero("offload counters", board.offload());
+    print_nonzero("tcp counters", board.tcp());
+    print_nonzero("net counters", board.net());
+    if (keylog != nullptr) {
+        std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
+                    keylog->path().c_str(),
+                    static_cast<unsigned long long>(keylog->lines_written()),
+                    static_cast<unsigned long long>(keylog->write_errors()));
+    }
+    std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
+    std::fflush(stdout);
+    return rc;
+}
+
 int run(const offload::Config& config) {
     // --- certificates ---
     std::optional<offload::GeneratedPki> generated;
@@ -120,8 +264,22 @@ int run(const offload::Config& config) {
         std::fprintf(stderr, "l45-offload: %s\n", credentials.error().c_str());
         return 1;
     }
-    if (!config.keylog_file.empty())
-        std::printf("l45-offload: tls.keylog_file is not supported yet; no key log is written\n");
+    // The key log: opened before anything serves, so a bad path stops the
+    // start, and announced on stderr (it holds every session's keys).
+    std::unique_ptr<offload::KeyLogFile> keylog;
+    if (!config.keylog_file.empty()) {
+        auto k = offload::KeyLogFile::open(config.keylog_file);
+        if (!k) {
+            std::fprintf(stderr, "l45-offload: tls.keylog_file: %s\n", k.error().c_str());
+            return 1;
+        }
+        keylog = std::move(*k);
+        std::fprintf(stderr,
+                     "l45-offload: WARNING: writing the TLS secrets of every session to %s "
+                     "(tls.keylog_file): anyone who can read it can decrypt the traffic. "
+                     "For debugging only; never in production.\n",
+                     keylog->path().c_str());
+    }
 
     // --- port and steering ---
     l45::drivers::PortConfig pc;
@@ -142,20 +300,29 @@ int run(const offload::Config& config) {
         std::fprintf(stderr, "l45-offload: steering: %s\n", steering.error().c_str());
         return 1;
     }
-    if (config.tls_queues.size() > 1) {
-        std::printf(
-            "l45-offload: %zu TLS queues served by one lcore (one lcore per queue is "
-            "not implemented yet)\n",
-            config.tls_queues.size());
-    }
 
-    // --- the lcore's stack ---
     l45::net::InterfaceConfig ic;
     ic.mac = l45::drivers::station_mac(*port);
     ic.ip = config.ip;
     ic.prefix_len = config.prefix_len;
     ic.gateway = config.gateway;
     if (auto mtu = port->mtu()) ic.mtu = *mtu;
+
+    // One lcore per TLS queue when the control queue is a queue of its own
+    // and the EAL gave enough lcores (docs/appliance.md "Several lcores").
+    const auto n_tls = static_cast<unsigned>(config.tls_queues.size());
+    const bool separate_control = std::find(config.tls_queues.begin(), config.tls_queues.end(),
+                                            config.control_queue) == config.tls_queues.end();
+    if (separate_control && rte_lcore_count() >= n_tls + 1)
+        return run_lcores(config, *port, *steering, ic, credentials->get(), keylog.get());
+    if (config.tls_queues.size() > 1 || separate_control) {
+        std::printf(
+            "l45-offload: %u TLS queue(s) served by this one lcore: one lcore per TLS queue "
+            "needs a control queue of its own and %u EAL lcores (-l), have %u\n",
+            n_tls, n_tls + 1, rte_lcore_count());
+    }
+
+    // --- the lcore's stack ---
     l45::net::Interface iface(ic, port->mempool(), port->tx_offloads());
 
     l45::SystemRandom proxy_random;
@@ -163,6 +330,7 @@ int run(const offload::Config& config) {
     offload::ProxyOptions options = offload::config_to_options(config, 1);
     options.credentials = credentials->get();
     options.random = &proxy_random;
+    if (keylog) options.key_log = keylog->sink();
     if (config.max_connections > options.max_sessions) {
         std::printf(
             "l45-offload: %u TLS sessions on this lcore (limits.max_connections %u; "
@@ -276,6 +444,12 @@ int run(const offload::Config& config) {
     print_nonzero("offload counters", board.offload());
     print_nonzero("tcp counters", board.tcp());
     print_nonzero("net counters", board.net());
+    if (keylog) {
+        std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
+                    keylog->path().c_str(),
+                    static_cast<unsigned long long>(keylog->lines_written()),
+                    static_cast<unsigned long long>(keylog->write_errors()));
+    }
     std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
     std::fflush(stdout);
     adapter.detach();

@@ -42,6 +42,7 @@ Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& op
     p->tls_config_.credentials = options.credentials;
     p->tls_config_.random = options.random;
     p->tls_config_.output_buffer_len = options.tls_output_buffer_len;
+    p->tls_config_.key_log = options.key_log;
 
     p->sessions_.reserve(options.max_sessions);
     p->free_sessions_.reserve(options.max_sessions);
@@ -52,6 +53,8 @@ Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& op
                               std::string(tls::alert_name(s.error().alert)));
         p->sessions_.push_back(std::move(*s));
     }
+    p->hs_ring_.resize(options.max_sessions);
+    p->hs_queued_.resize(options.max_sessions);
     // Popped from the back: session 0 first.
     for (std::uint32_t i = options.max_sessions; i-- > 0;)
         p->free_sessions_.push_back(i);
@@ -104,7 +107,9 @@ void Proxy::clear_owner(tcp::ConnId id) {
 
 void Proxy::poll(Instant now) {
     now_ = now;
-    if (now < next_scan_ || stack_ == nullptr) return;
+    if (stack_ == nullptr) return;
+    run_handshakes();
+    if (now < next_scan_) return;
     next_scan_ = now + kScanInterval;
     for (std::uint32_t i = 0; i < sessions_.size(); ++i) {
         TlsSession& s = *sessions_[i];
@@ -157,6 +162,7 @@ void Proxy::on_readable(tcp::ConnId id) {
     if (o == nullptr) return;
     const std::uint32_t index = o->index;
     if (o->kind == OwnerKind::http) return serve_http(http_[index]);
+    if (sessions_[index]->phase() == TlsSession::Phase::handshaking) return defer_handshake(index);
     SessionContext ctx = context();
     sessions_[index]->pump(ctx);
     settle(index);
@@ -201,9 +207,41 @@ void Proxy::accept_tls(tcp::ConnId id) {
     set_owner(id, OwnerKind::client, index);
     TlsSession& s = *sessions_[index];
     s.start(id, now_, options_.handshake_timeout);
-    SessionContext ctx = context();
-    s.pump(ctx);
-    settle(index);
+    defer_handshake(index);  // the ClientHello may have come with the ACK
+}
+
+void Proxy::defer_handshake(std::uint32_t index) {
+    if (options_.handshakes_per_poll == 0) {
+        SessionContext ctx = context();
+        sessions_[index]->pump(ctx);
+        return settle(index);
+    }
+    if (hs_queued_[index] != 0) return;  // already waiting: one pump serves both events
+    hs_queued_[index] = 1;
+    hs_ring_[(hs_head_ + hs_count_) % hs_ring_.size()] = index;
+    ++hs_count_;
+    ++counters_.handshake_steps_deferred;
+    counters_.handshake_queue_max =
+        std::max<std::uint64_t>(counters_.handshake_queue_max, hs_count_);
+}
+
+void Proxy::run_handshakes() {
+    for (std::uint32_t n = 0; n < options_.handshakes_per_poll && hs_count_ > 0; ++n) {
+        const std::uint32_t index = hs_ring_[hs_head_];
+        hs_head_ = (hs_head_ + 1) % static_cast<std::uint32_t>(hs_ring_.size());
+        --hs_count_;
+        hs_queued_[index] = 0;
+        // The session may have ended (client reset) or been reused since it
+        // was queued; a pump of whatever it is now is harmless, and an idle
+        // one is skipped.
+        TlsSession& s = *sessions_[index];
+        if (s.phase() == TlsSession::Phase::idle) continue;
+        ++counters_.handshake_steps_run;
+        SessionContext ctx = context();
+        s.pump(ctx);
+        settle(index);
+    }
+    if (hs_count_ > 0) ++counters_.handshake_polls_full;
 }
 
 void Proxy::connect_backend(std::uint32_t index) {

@@ -13,6 +13,14 @@
 // table from connection handle to owner. After start() nothing allocates
 // except what a TLS handshake allocates inside OpenSSL.
 //
+// Handshakes do not stall the bulk path: a session still in its handshake
+// is not pumped in the stack's callback (a ClientHello costs ~100 us of
+// key exchange and signature) but queued, once, in a FIFO of session
+// indices (sized max_sessions at start-up, so it cannot overflow); poll()
+// runs at most handshakes_per_poll of them. poll() opens each iteration, so
+// the handshakes run between one iteration's data path and the next, and
+// their flights leave in the same iteration.
+//
 // Sessions exhausted: an accepted connection beyond max_sessions is reset
 // at once (RST; counted), which a client sees as a refused connection and a
 // load balancer as a signal to go elsewhere; nothing queues.
@@ -52,8 +60,10 @@ class Proxy final : public tcp::TcpHandler {
     [[nodiscard]] Result<void, std::string> start(tcp::TcpStack& stack, Instant now);
 
     // Once per poll iteration, before the stack runs: the time the callbacks
-    // use, and the deadlines (handshake, backend connect, linger, shutdown).
+    // use, the deferred handshake steps (at most handshakes_per_poll), and
+    // the deadlines (handshake, backend connect, linger, shutdown).
     void poll(Instant now);
+    [[nodiscard]] std::uint32_t handshakes_queued() const { return hs_count_; }
 
     // Graceful shutdown: stop listening, close_notify and FIN on every
     // session, let them drain; whatever is still open after shutdown_grace
@@ -111,6 +121,10 @@ class Proxy final : public tcp::TcpHandler {
     }
 
     void accept_tls(tcp::ConnId id);
+    // A handshaking session has something to do: queue it (once) for poll(),
+    // or pump it now when handshakes_per_poll is 0.
+    void defer_handshake(std::uint32_t index);
+    void run_handshakes();
     // Connects the session to the next backend that is up, or answers the
     // client with no_backend_response when there is none (or too many tries).
     void connect_backend(std::uint32_t index);
@@ -136,6 +150,11 @@ class Proxy final : public tcp::TcpHandler {
     std::vector<Owner> owners_;
     std::vector<std::unique_ptr<TlsSession>> sessions_;
     std::vector<std::uint32_t> free_sessions_;  // a stack of indices
+    // The handshake FIFO: a ring of session indices, capacity max_sessions;
+    // hs_queued_[i] says session i is in it (so it is there at most once).
+    std::vector<std::uint32_t> hs_ring_;
+    std::vector<std::uint8_t> hs_queued_;
+    std::uint32_t hs_head_ = 0, hs_count_ = 0;
     std::vector<HttpSlot> http_;
     std::vector<std::uint32_t> free_http_;
 };

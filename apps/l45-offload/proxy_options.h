@@ -17,6 +17,7 @@
 #include "stack/base/clock.h"
 #include "stack/base/random.h"
 #include "stack/net/addr.h"
+#include "tls/handshake/config.h"
 #include "tls/pki/certificate.h"
 
 namespace l45::offload {
@@ -48,6 +49,15 @@ struct ProxyOptions {
     std::size_t tls_output_buffer_len = 192 * 1024;
     // A client must finish its handshake within this.
     Duration handshake_timeout = 10s;
+    // Handshake steps (a session in its handshake with bytes to read: the
+    // ClientHello's key exchange and signature are ~100 us of OpenSSL work)
+    // run at most this many per poll iteration, from a FIFO, so the
+    // sessions already proxying are pumped between them. 0: inline, in the
+    // stack's callback (no deferral).
+    std::uint32_t handshakes_per_poll = 2;
+    // NSS key-log lines of every session (tls.keylog_file, keylog.h); unset:
+    // none. Called on this lcore during handshakes. These are secrets.
+    tls::KeyLogSink key_log;
 
     // --- backends ---
     // Plaintext servers, tried round-robin. At least one.
@@ -95,8 +105,12 @@ struct ProxyOptions {
     X(handshakes_ok)                                                                 \
     X(handshakes_failed) /* TLS error or timeout before Finished */                  \
     X(handshake_timeouts)                                                            \
-    X(alerts_sent)     /* fatal alerts of ours (close_notify excluded) */            \
-    X(alerts_received) /* fatal alerts from clients */                               \
+    X(handshake_steps_deferred) /* pumps queued to the handshake FIFO */             \
+    X(handshake_steps_run)      /* ... and run from it */                            \
+    X(handshake_queue_max)      /* gauge: the FIFO's deepest */                      \
+    X(handshake_polls_full)     /* polls that left steps waiting */                  \
+    X(alerts_sent)              /* fatal alerts of ours (close_notify excluded) */   \
+    X(alerts_received)          /* fatal alerts from clients */                      \
     X(close_notify_sent)                                                             \
     X(close_notify_received)                                                         \
     X(client_truncated) /* client TCP FIN without close_notify */                    \

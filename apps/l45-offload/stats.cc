@@ -56,13 +56,54 @@ int net_cb(const char*, const char*, rte_tel_data* d) {
     return g_board ? answer(g_board->net(), d) : -1;
 }
 
+// The counters the summary calls drops, by name (one list for the structs
+// and for a board).
+bool is_drop(std::string_view name) {
+    static constexpr std::string_view kDrops[] = {
+        "sessions_exhausted", "http_exhausted",   "rx_queue_full",   "mbuf_alloc_failed",
+        "syn_backlog_drops",  "table_full",       "tx_queue_full",   "tx_alloc_failed",
+        "no_route",           "arp_hold_dropped", "port_tx_dropped", "port_tx_prepare_dropped"};
+    for (std::string_view d : kDrops)
+        if (d == name) return true;
+    return false;
+}
+
 }  // namespace
 
 std::uint64_t drops(const ProxyCounters& p, const tcp::TcpCounters& t, const net::Counters& n,
                     const drivers::PortCounters& port) {
-    return p.sessions_exhausted + p.http_exhausted + t.rx_queue_full + t.mbuf_alloc_failed +
-           t.syn_backlog_drops + t.table_full + n.tx_queue_full + n.tx_alloc_failed + n.no_route +
-           n.arp_hold_dropped + port.tx_dropped + port.tx_prepare_dropped;
+    std::uint64_t sum = 0;
+    const auto add = [&](std::string_view name, std::uint64_t v) {
+        if (is_drop(name)) sum += v;
+    };
+    p.for_each(add);
+    for_each_tcp_counter(t, add);
+    for_each_net(n, port, add);
+    return sum;
+}
+
+StatsSample sample(Instant at, const StatsBoard& board) {
+    StatsSample s;
+    s.at = at;
+    const auto read = [&](const StatsBoard::Group& g) {
+        for (std::size_t i = 0; i < g.names.size(); ++i) {
+            const std::string& name = g.names[i];
+            const std::uint64_t v = g.values[i].load(std::memory_order_relaxed);
+            if (&g == &board.offload()) {
+                if (name == "connections_accepted") s.connections = v;
+                if (name == "connections_active") s.active = v;
+                if (name == "handshakes_ok") s.handshakes = v;
+                if (name == "handshakes_failed") s.handshake_failures = v;
+                if (name == "tls_bytes_in") s.tls_bytes_in = v;
+                if (name == "tls_bytes_out") s.tls_bytes_out = v;
+            }
+            if (is_drop(name)) s.drops += v;
+        }
+    };
+    read(board.offload());
+    read(board.tcp());
+    read(board.net());
+    return s;
 }
 
 StatsSample sample(Instant at, const ProxyCounters& p, const tcp::TcpCounters& t,
@@ -110,6 +151,21 @@ void StatsBoard::publish(const ProxyCounters& p, const tcp::TcpCounters& t, cons
     store(offload_, [&](auto&& f) { p.for_each(f); });
     store(tcp_, [&](auto&& f) { for_each_tcp_counter(t, f); });
     store(net_, [&](auto&& f) { for_each_net(n, port, f); });
+}
+
+void StatsBoard::publish_sum(std::span<const StatsBoard* const> parts) {
+    const auto sum = [&](Group StatsBoard::*which) {
+        Group& out = this->*which;
+        for (std::size_t i = 0; i < out.names.size(); ++i) {
+            std::uint64_t v = 0;
+            for (const StatsBoard* b : parts)
+                v += (b->*which).values[i].load(std::memory_order_relaxed);
+            out.values[i].store(v, std::memory_order_relaxed);
+        }
+    };
+    sum(&StatsBoard::offload_);
+    sum(&StatsBoard::tcp_);
+    sum(&StatsBoard::net_);
 }
 
 Result<void, std::string> StatsBoard::register_telemetry() {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct StatsSample {
 [[nodiscard]] StatsSample sample(Instant at, const ProxyCounters& p, const tcp::TcpCounters& t,
                                  const net::Counters& n, const drivers::PortCounters& port);
 
+class StatsBoard;
+// The same, from what a board holds (the sum of several lcores).
+[[nodiscard]] StatsSample sample(Instant at, const StatsBoard& board);
+
 // "l45-offload: stats connections 12 active 3 handshakes 12 (1.2/s) failed 0
 //  in 0.010 Gbit/s out 0.850 Gbit/s drops 0": rates over [prev.at, cur.at].
 [[nodiscard]] std::string stats_line(const StatsSample& prev, const StatsSample& cur);
@@ -62,6 +67,10 @@ class StatsBoard {
     // The owning lcore: copies the counters in (relaxed stores).
     void publish(const ProxyCounters& p, const tcp::TcpCounters& t, const net::Counters& n,
                  const drivers::PortCounters& port);
+
+    // The control lcore: the sum of other boards (each published by its own
+    // lcore), stored here (relaxed loads and stores).
+    void publish_sum(std::span<const StatsBoard* const> parts);
 
     // Registers the three commands, answered from this board (one board per
     // process; it must outlive the EAL). Call after rte_eal_init.

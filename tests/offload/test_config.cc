@@ -113,6 +113,7 @@ TEST_F(ConfigTest, NoFileNoFlagsIsTheEmbeddedDefault) {
     EXPECT_EQ(c->balance, Balance::round_robin);
     EXPECT_EQ(c->mark_down_ms, 5000u);
     EXPECT_EQ(c->max_connections, 65536u);
+    EXPECT_EQ(c->handshakes_per_poll, 2u);
     EXPECT_EQ(c->stats_interval_s, 10);
     EXPECT_TRUE(c->telemetry);
 }
@@ -190,6 +191,7 @@ TEST_F(ConfigTest, ExampleFileWithItsCertificatesLoadsEveryKey) {
     EXPECT_EQ(c->balance, Balance::round_robin);
     EXPECT_EQ(c->mark_down_ms, 3000u);
     EXPECT_EQ(c->max_connections, 200000u);
+    EXPECT_EQ(c->handshakes_per_poll, 2u);
     EXPECT_EQ(c->stats_interval_s, 5);
     EXPECT_TRUE(c->telemetry);
 }
@@ -334,6 +336,8 @@ TEST_F(ConfigTest, EveryValidationErrorSaysWhereAndWhat) {
          "t.toml:2: backends.balance: 'random' is not a balancing method (round-robin)"},
         {"[health]\nmark_down_ms = 0\n",
          "t.toml:2: health.mark_down_ms: 0 is out of range (1..86400000)"},
+        {"[limits]\nhandshakes_per_poll = 1025\n",
+         "t.toml:2: limits.handshakes_per_poll: 1025 is out of range (0..1024)"},
         {"[limits]\nmax_connections = 0\n",
          "t.toml:2: limits.max_connections: 0 is out of range (1..16777216)"},
         {"[stats]\ninterval_s = -1\n",

@@ -10,22 +10,30 @@
 // down, linger) cost rounds, not wall time, and every run replays.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "apps/common/service.h"
 #include "apps/common/wire_host.h"
+#include "apps/l45-offload/keylog.h"
+#include "apps/l45-offload/lcores.h"
 #include "apps/l45-offload/proxy.h"
+#include "drivers/steering_classify.h"
 #include "drivers/wire.h"
 #include "stack/base/random.h"
 #include "stack/net/interface.h"
@@ -152,7 +160,9 @@ struct TlsClient {
     bool closed = false;
     tcp::CloseReason reason = tcp::CloseReason::kNormal;
     std::optional<tls::TlsError> error;
-    std::string text;  // the first 4 KiB received, for small responses
+    std::string text;                        // the first 4 KiB received, for small responses
+    std::vector<std::string> key_log;        // the client's own NSS key-log lines
+    std::vector<std::uint8_t> first_flight;  // the first bytes sent: the ClientHello record
     Sha256 sent_hash, received_hash;
     std::string sent_digest, received_digest;
 };
@@ -197,6 +207,7 @@ class HostA final : public tcp::TcpHandler {
         cfg.server_name = pki().sites[site].name;
         cfg.verifier = c->verifier.get();
         cfg.random = c->rng.get();
+        cfg.key_log = [log = &c->key_log](std::string_view line) { log->emplace_back(line); };
         auto conn = tls::Connection::create(cfg, client_engine());
         EXPECT_TRUE(conn.has_value());
         c->tls = std::move(*conn);
@@ -383,6 +394,7 @@ class HostA final : public tcp::TcpHandler {
                 }
             }
             const ByteSpan out = c.tls->pending_output();
+            if (c.first_flight.empty()) c.first_flight.assign(out.begin(), out.end());
             if (!out.empty() && !c.fin_sent) {
                 const std::uint32_t n = stack->send(c.id, out);
                 c.tls->consume_output(n);
@@ -432,6 +444,8 @@ struct ProxySetup {
     std::uint32_t max_sessions = 64;
     std::vector<std::uint16_t> backend_ports = {kBackendPort};
     std::vector<std::uint16_t> listening = {kBackendPort};  // on host A
+    tls::KeyLogSink key_log;
+    std::uint32_t handshakes_per_poll = ProxyOptions{}.handshakes_per_poll;
 };
 
 class Bench {
@@ -451,6 +465,8 @@ class Bench {
         options.random = &proxy_random;
         options.max_sessions = setup.max_sessions;
         options.max_http_connections = 16;
+        options.key_log = setup.key_log;
+        options.handshakes_per_poll = setup.handshakes_per_poll;
         for (auto p : setup.backend_ports)
             options.backends.push_back({kAddrA, p});
         auto p = Proxy::create(options, kMaxConnections);
@@ -629,6 +645,70 @@ TEST(OffloadProxy, LargeEchoThroughTlsIntegrity) {
     EXPECT_EQ(k.backend_connected, 1u);
     EXPECT_EQ(k.connections_active, 0u);
     EXPECT_TRUE(t.proxy->drained());
+}
+
+// tls.keylog_file: the proxy writes each session's secrets in the NSS
+// format. They are checked against what the client derived on its own side
+// (it decrypted the whole echo with them, so the file's lines decrypt the
+// captured traffic too) and the client_random against the ClientHello the
+// client put on the wire, which is how Wireshark matches a line to a session.
+TEST(OffloadProxy, KeyLogFileHoldsEverySessionsSecrets) {
+    namespace fs = std::filesystem;
+    const fs::path path =
+        fs::temp_directory_path() / ("l45_offload_keylog_" + std::to_string(::getpid()) + ".log");
+    fs::remove(path);
+    auto file = offload::KeyLogFile::open(path.string());
+    ASSERT_TRUE(file) << file.error();
+    ProxySetup s;
+    s.key_log = (*file)->sink();
+    {
+        Bench t(s);
+        TlsClient& a = t.app.add_client(t.clock.now(), 0, 3000, 21);
+        TlsClient& b = t.app.add_client(t.clock.now(), 1, 3000, 22);
+        ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+        expect_clean_echo(a);
+        expect_clean_echo(b);
+
+        std::ifstream in(path);
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);)
+            lines.push_back(line);
+        EXPECT_EQ(lines.size(), 10u);
+        EXPECT_EQ((*file)->lines_written(), 10u);
+        EXPECT_EQ((*file)->write_errors(), 0u);
+        const std::set<std::string> labels = {
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"};
+        for (const TlsClient* c : {&a, &b}) {
+            // ClientHello record: 5 bytes of record header, 4 of handshake
+            // header, 2 of legacy_version, then the 32-byte random (§4.1.2).
+            ASSERT_GE(c->first_flight.size(), 43u);
+            ASSERT_EQ(c->first_flight[0], 22u);  // handshake
+            ASSERT_EQ(c->first_flight[5], 1u);   // client_hello
+            std::string random_hex;
+            for (std::size_t i = 11; i < 43; ++i) {
+                static const char* k = "0123456789abcdef";
+                random_hex += k[c->first_flight[i] >> 4];
+                random_hex += k[c->first_flight[i] & 15];
+            }
+            ASSERT_EQ(c->key_log.size(), 5u);
+            std::set<std::string> seen;
+            for (const std::string& line : c->key_log) {
+                const auto sp1 = line.find(' ');
+                const auto sp2 = line.find(' ', sp1 + 1);
+                ASSERT_NE(sp2, std::string::npos) << line;
+                seen.insert(line.substr(0, sp1));
+                EXPECT_EQ(line.substr(sp1 + 1, sp2 - sp1 - 1), random_hex) << line;
+                // The proxy logged exactly the secret the client derived.
+                EXPECT_EQ(std::count(lines.begin(), lines.end(), line), 1) << line;
+            }
+            EXPECT_EQ(seen, labels);
+        }
+        EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+                  fs::perms::owner_read | fs::perms::owner_write);
+    }
+    file->reset();
+    fs::remove(path);
 }
 
 TEST(OffloadProxy, SniChoosesTheCertificate) {
@@ -838,6 +918,80 @@ TEST(OffloadProxy, FiftyConcurrentConnections) {
     ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
 }
 
+// Issue 5 item 2: the asymmetric handshake work must not stall the bulk
+// path. A burst of handshakes arrives while one client streams: the proxy
+// queues each handshake step and runs one per poll, and the stream keeps
+// moving in the iterations between them.
+TEST(OffloadProxy, HandshakeBurstIsDeferredWhileBulkKeepsMoving) {
+    ProxySetup s;
+    s.handshakes_per_poll = 1;
+    Bench t(s);
+    const auto& k = t.proxy->counters();
+    TlsClient& bulk = t.app.add_client(t.clock.now(), 0, 1ull << 40, 600);  // stopped below
+    bulk.close_after_send = false;
+    ASSERT_TRUE(t.run_until([&] { return bulk.received >= 256 * 1024; }));
+    ASSERT_EQ(k.handshakes_ok, 1u);
+
+    constexpr std::uint64_t kBurst = 24;
+    for (std::uint64_t i = 0; i < kBurst; ++i)
+        t.app.add_client(t.clock.now(), i % 2, 2000, 700 + i);
+    const std::uint64_t bulk_before = bulk.received;
+    std::uint64_t max_per_poll = 0, polls_with_handshake = 0, polls_with_both = 0;
+    for (int steps = 0; k.handshakes_ok < 1 + kBurst; ++steps) {
+        ASSERT_LT(steps, 100000) << "the burst did not complete";
+        const std::uint64_t run_before = k.handshake_steps_run;
+        const std::uint64_t received_before = bulk.received;
+        t.step();
+        const std::uint64_t run = k.handshake_steps_run - run_before;
+        max_per_poll = std::max(max_per_poll, run);
+        if (run == 0) continue;
+        ++polls_with_handshake;
+        if (bulk.received > received_before) ++polls_with_both;
+    }
+    std::printf(
+        "[offload] burst of %llu: %llu polls ran a handshake step, bulk moved in %llu of them, "
+        "%llu bytes during the burst, FIFO depth up to %llu\n",
+        static_cast<unsigned long long>(kBurst),
+        static_cast<unsigned long long>(polls_with_handshake),
+        static_cast<unsigned long long>(polls_with_both),
+        static_cast<unsigned long long>(bulk.received - bulk_before),
+        static_cast<unsigned long long>(k.handshake_queue_max));
+    // One step per poll at most, so the burst's steps (a ClientHello and a
+    // Finished per client at least) took at least 2 * kBurst polls ...
+    EXPECT_EQ(max_per_poll, 1u);
+    EXPECT_GE(polls_with_handshake, 2 * kBurst);
+    EXPECT_GE(k.handshake_steps_deferred, 2 * kBurst);
+    EXPECT_GE(k.handshake_queue_max, kBurst / 2) << "the burst never queued";
+    EXPECT_GT(k.handshake_polls_full, 0u);
+    // ... and the stream was pumped in between, in most of those polls.
+    EXPECT_GE(polls_with_both, polls_with_handshake / 2);
+    EXPECT_GT(bulk.received - bulk_before, 256u * 1024);
+
+    // Everyone finishes whole: the stream stops at what it has sent.
+    bulk.to_send = bulk.sent;
+    bulk.close_after_send = true;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(t.proxy->handshakes_queued(), 0u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// handshakes_per_poll = 0: the handshake runs in the stack's callback, as
+// before the FIFO; nothing is queued.
+TEST(OffloadProxy, InlineHandshakesWhenDeferralIsOff) {
+    ProxySetup s;
+    s.handshakes_per_poll = 0;
+    Bench t(s);
+    for (std::uint64_t i = 0; i < 4; ++i)
+        t.app.add_client(t.clock.now(), i % 2, 5000, 800 + i);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    EXPECT_EQ(t.proxy->counters().handshakes_ok, 4u);
+    EXPECT_EQ(t.proxy->counters().handshake_steps_deferred, 0u);
+}
+
 TEST(OffloadProxy, SessionsExhaustedResetsTheExtraClient) {
     ProxySetup s;
     s.max_sessions = 2;
@@ -894,6 +1048,280 @@ TEST(OffloadProxy, GracefulShutdownSendsCloseNotify) {
     TlsClient& late = t.app.add_client(t.clock.now(), 0, 10, 500);
     ASSERT_TRUE(t.run_until([&] { return late.closed; }));
     EXPECT_EQ(late.reason, tcp::CloseReason::kRefused);
+}
+
+// --- several lcores (lcores.h) ---
+//
+// Host B is l45-offload with one lcore per TLS queue: queues 1..3 TLS,
+// queue 0 control, on a 4-queue net_ring wire whose software RSS plays the
+// NIC (a virtual PMD: software steering, so the control side polls every
+// queue and dispatches). Host A is the same clients and echo backend as
+// above, its one stack polling all four of its queues. One thread drives
+// everything with the manual clock, each lcore's iteration in turn.
+class LcoresBench {
+  public:
+    static constexpr std::uint16_t kQueues = 4;
+    static constexpr std::uint32_t kMaxConnections = 512;
+
+    LcoresBench() {
+        drivers::WireConfig wc;
+        wc.num_queues = kQueues;
+        wc.rss = true;
+        wc.seed = 9;
+        wc.ring_size = 4096;
+        wc.port.num_mbufs = 32767;
+        auto w = drivers::RingWire::create(wc);
+        EXPECT_TRUE(w) << w.error();
+        wire = std::move(*w);
+        a = make_host(wire->a(), 1, app, kMaxConnections);
+        app.stack = a.stack.get();
+
+        drivers::SteeringConfig sc;
+        sc.tls_ports = {443, 80};
+        sc.tls_queues = {1, 2, 3};
+        sc.control_queue = 0;
+        sc.num_rx_queues = kQueues;
+        sc.local_ip = kAddrB;
+        auto classifier = drivers::SoftwareClassifier::create(sc);
+        EXPECT_TRUE(classifier) << classifier.error();
+
+        offload::LcoresConfig lc;
+        lc.tls_queues = sc.tls_queues;
+        lc.control_queue = 0;
+        lc.dispatch_all = true;
+        lc.iface.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, 2}};
+        lc.iface.ip = kAddrB;
+        lc.iface.prefix_len = 24;
+        lc.tcp.local_addr = kAddrB;
+        lc.tcp.max_connections = kMaxConnections;
+        lc.tcp.tcp.msl = 1s;
+        lc.proxy.credentials = &pki().creds;
+        lc.proxy.max_sessions = 16;
+        lc.proxy.max_http_connections = 4;
+        lc.proxy.backends = {{kAddrA, kBackendPort}};
+        lc.seed = 77;
+        auto l = offload::OffloadLcores::create(wire->b(), *classifier, lc);
+        EXPECT_TRUE(l) << l.error();
+        lcores = std::move(*l);
+
+        a.ifc->start(clock.now());
+        // The clients' host knows B already: its hold queue (4 frames per
+        // unresolved neighbour) would drop the SYNs of a burst of clients
+        // and cost them an RTO. B's lcores resolve A themselves (their ARP
+        // replies reach the control side, which feeds them the binding).
+        a.ifc->learn_neighbour(clock.now(), kAddrB, rte_ether_addr{{0x02, 0, 0, 0, 0, 2}});
+        EXPECT_TRUE(a.stack->listen(kBackendPort, 256));
+        auto started = lcores->start(clock.now());
+        EXPECT_TRUE(started) << started.error();
+    }
+    ~LcoresBench() {
+        lcores.reset();
+        a.adapter->detach();
+    }
+
+    void step() {
+        clock.advance(kStep);
+        const Instant now = clock.now();
+        for (std::uint16_t q = 0; q < kQueues; ++q)
+            apps::service_once(wire->a(), q, *a.ifc, now, a.stack.get());
+        wire->pump(now);
+        lcores->poll_control(now);
+        for (std::uint16_t k = 0; k < lcores->num_lcores(); ++k)
+            lcores->poll_lcore(k, now);
+        wire->pump(now);
+        app.service();
+    }
+    bool run_until(const std::function<bool()>& done, Duration limit = 20s) {
+        Instant last = clock.now();
+        std::uint64_t last_progress = app.progress;
+        const auto wall_start = std::chrono::steady_clock::now();
+        while (!done()) {
+            step();
+            if (app.progress != last_progress) {
+                last_progress = app.progress;
+                last = clock.now();
+            } else if (clock.now() - last > limit) {
+                return false;
+            }
+            if (std::chrono::steady_clock::now() - wall_start > 150s) return false;
+        }
+        return true;
+    }
+    bool all_closed() const {
+        for (auto& c : app.clients)
+            if (!c->closed) return false;
+        return true;
+    }
+
+    ManualClock clock;
+    std::unique_ptr<drivers::RingWire> wire;
+    HostA app;
+    Host a;
+    std::unique_ptr<offload::OffloadLcores> lcores;
+};
+
+TEST(OffloadLcores, ConnectionsSpreadOverThreeTlsLcoresWithIntegrity) {
+    LcoresBench t;
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_CONN_BYTES", 64 * 1024);
+    constexpr std::uint64_t kClients = 36;
+    for (std::uint64_t i = 0; i < kClients; ++i)
+        t.app.add_client(t.clock.now(), i % 2, len + i * 777, 900 + i);
+    const Instant began = t.clock.now();
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    std::printf("[offload] %llu clients done in %.3f s of simulated time\n",
+                static_cast<unsigned long long>(kClients),
+                std::chrono::duration<double>(t.clock.now() - began).count());
+    for (auto& c : t.app.clients)
+        expect_clean_echo(*c);
+    ASSERT_TRUE(t.run_until([&] {
+        for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k)
+            if (t.lcores->proxy(k).sessions_in_use() != 0) return false;
+        return true;
+    }));
+
+    // Every lcore served some; together, every client once.
+    std::uint64_t handshakes = 0, backend_bytes = 0;
+    for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k) {
+        const auto& p = t.lcores->proxy(k).counters();
+        std::printf(
+            "[offload] lcore %u: accepted %llu handshakes %llu backends %llu bytes in %llu, "
+            "frames handed over %llu\n",
+            k, static_cast<unsigned long long>(p.connections_accepted),
+            static_cast<unsigned long long>(p.handshakes_ok),
+            static_cast<unsigned long long>(p.backend_connected),
+            static_cast<unsigned long long>(p.bytes_in),
+            static_cast<unsigned long long>(t.lcores->handed_back(k)));
+        EXPECT_GT(p.handshakes_ok, 0u) << "lcore " << k << " served nobody";
+        EXPECT_EQ(p.backend_connected, p.handshakes_ok) << "lcore " << k;
+        EXPECT_EQ(p.handshakes_failed, 0u);
+        // Nothing reached a stack that does not hold its connection.
+        EXPECT_EQ(t.lcores->stack(k).counters().no_connection, 0u) << "lcore " << k;
+        handshakes += p.handshakes_ok;
+        backend_bytes += p.bytes_in;
+    }
+    EXPECT_EQ(handshakes, kClients);
+    EXPECT_EQ(backend_bytes, t.app.backend_bytes);
+    EXPECT_EQ(t.lcores->handback_dropped(), 0u);
+    // ARP went to the control side alone, and it fed the TLS lcores.
+    EXPECT_GT(t.lcores->control_interface().counters().arp_rx, 0u);
+
+    // The summed counters, as telemetry and the stats line see them.
+    t.lcores->stop();
+    offload::StatsBoard total;
+    t.lcores->publish_sum(total);
+    const offload::StatsSample s = offload::sample(t.clock.now(), total);
+    EXPECT_EQ(s.handshakes, kClients);
+    EXPECT_EQ(s.connections, kClients);
+    EXPECT_EQ(s.active, 0u);
+}
+
+TEST(OffloadLcores, GracefulShutdownOfEveryLcore) {
+    LcoresBench t;
+    for (std::uint64_t i = 0; i < 6; ++i) {
+        TlsClient& c = t.app.add_client(t.clock.now(), i % 2, 1ull << 40, 950 + i);  // "forever"
+        c.close_after_send = false;
+    }
+    ASSERT_TRUE(t.run_until([&] {
+        for (auto& c : t.app.clients)
+            if (c->received < 50000) return false;
+        return true;
+    }));
+    EXPECT_FALSE(t.lcores->drained());
+    t.lcores->request_shutdown();
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed() && t.lcores->drained(); }));
+    std::uint64_t close_notify = 0;
+    for (std::uint16_t k = 0; k < t.lcores->num_lcores(); ++k)
+        close_notify += t.lcores->proxy(k).counters().close_notify_sent;
+    EXPECT_EQ(close_notify, 6u);
+    for (auto& c : t.app.clients) {
+        EXPECT_FALSE(c->error);
+        EXPECT_TRUE(c->tls->peer_closed()) << "no close_notify";
+        EXPECT_EQ(c->reason, tcp::CloseReason::kNormal) << tcp::to_string(c->reason);
+    }
+}
+
+// The backend ports of TLS lcore k (of n) are exactly the p with p mod n = k,
+// and the dispatch sends a backend's reply to that lcore, a TLS port's frame
+// to the lcore of the classifier's queue, and the rest to control.
+TEST(OffloadLcores, BackendPortsBringRepliesHome) {
+    struct NullSink final : tcp::SegmentSink {
+        void send_segment(Instant, net::Ipv4Addr, net::Ipv4Addr, MbufPtr) override {}
+    } sink;
+    tcp::TcpHandler handler;
+    SeededRandom random(3);
+    tcp::TcpStackConfig tc;
+    tc.local_addr = kAddrB;
+    tc.max_connections = 8;
+    tcp::TcpStack stack(tc, sink, test::pktmbuf_pool(), random, handler);
+    tcp::FourTuple tuple;
+    tuple.local.addr = kAddrB;
+    tuple.remote.addr = kAddrA;
+    tuple.remote.port = kBackendPort;
+    for (std::uint16_t n : {1, 2, 3, 4, 7}) {
+        for (std::uint16_t k = 0; k < n; ++k) {
+            offload::BackendPortChooser chooser(k, n);
+            std::set<std::uint16_t> seen;
+            std::size_t count = 0;  // ports of the range with p mod n = k
+            for (std::uint32_t p = offload::kBackendFirstPort;
+                 p < offload::kBackendFirstPort + offload::kBackendNumPorts; ++p)
+                count += p % n == k ? 1 : 0;
+            for (std::size_t i = 0; i < 300; ++i) {
+                std::uint16_t port = 0;
+                ASSERT_TRUE(chooser.choose(stack, tuple, port));
+                EXPECT_EQ(port % n, k);
+                EXPECT_GE(port, offload::kBackendFirstPort);
+                EXPECT_EQ(offload::backend_port_owner(port, n), k);
+                seen.insert(port);
+            }
+            EXPECT_EQ(seen.size(), std::min<std::size_t>(300, count));
+        }
+    }
+    EXPECT_EQ(offload::backend_port_owner(1234, 3), offload::kControl);
+    EXPECT_EQ(offload::backend_port_owner(49152, 0), offload::kControl);
+
+    drivers::SteeringConfig sc;
+    sc.tls_ports = {443};
+    sc.tls_queues = {1, 2, 3};
+    sc.num_rx_queues = 4;
+    sc.local_ip = kAddrB;
+    auto classifier = drivers::SoftwareClassifier::create(sc);
+    ASSERT_TRUE(classifier) << classifier.error();
+    const offload::LcoreDispatch dispatch(*classifier, sc.tls_queues, kAddrB);
+    // Ethernet + IPv4 (20 bytes) + the TCP ports.
+    const auto frame = [](net::Ipv4Addr src, net::Ipv4Addr dst, std::uint8_t protocol,
+                          std::uint16_t sport, std::uint16_t dport) {
+        std::vector<std::uint8_t> f(14 + 20 + 20, 0);
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[14 + 9] = protocol;
+        for (int i = 0; i < 4; ++i) {
+            f[14 + 12 + i] = static_cast<std::uint8_t>(src.value >> (24 - 8 * i));
+            f[14 + 16 + i] = static_cast<std::uint8_t>(dst.value >> (24 - 8 * i));
+        }
+        f[34] = static_cast<std::uint8_t>(sport >> 8);
+        f[35] = static_cast<std::uint8_t>(sport);
+        f[36] = static_cast<std::uint8_t>(dport >> 8);
+        f[37] = static_cast<std::uint8_t>(dport);
+        return f;
+    };
+    for (std::uint16_t p = 49152; p < 49152 + 30; ++p) {
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 6, kBackendPort, p)), p % 3);
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrA, 6, kBackendPort, p)), offload::kControl);
+        EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 17, kBackendPort, p)), offload::kControl);
+    }
+    EXPECT_EQ(dispatch.lcore_of(frame(kAddrA, kAddrB, 6, 80, 1000)), offload::kControl);
+    std::set<std::uint16_t> tls_lcores;
+    for (std::uint16_t sport = 30000; sport < 30100; ++sport) {
+        const auto f = frame(kAddrA, kAddrB, 6, sport, 443);
+        const drivers::Classification c = classifier->classify(f);
+        ASSERT_EQ(c.traffic_class, drivers::TrafficClass::tls);
+        EXPECT_EQ(dispatch.lcore_of(f), c.queue - 1);  // queue q is lcore q - 1
+        tls_lcores.insert(dispatch.lcore_of(f));
+    }
+    EXPECT_EQ(tls_lcores.size(), 3u);
+    auto short_frame = frame(kAddrA, kAddrB, 6, kBackendPort, 49152);
+    for (std::size_t len = 0; len < short_frame.size() - 16; ++len)
+        EXPECT_EQ(dispatch.lcore_of(ByteSpan(short_frame.data(), len)), offload::kControl) << len;
 }
 
 }  // namespace
