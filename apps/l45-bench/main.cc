@@ -70,34 +70,6 @@ std::optional<std::uint16_t> pick_port(const std::string& name) {
     return std::nullopt;
 }
 
-// RFC 6056 §3.3.3-like: the ephemeral range from a random start, then
-// linear. The stack's default chooser starts at the range's first port in
-// every process, so a second l45-bench run against the same server reused
-// the first run's ports while the server still held state for them (its
-// TIME-WAIT or FIN-WAIT entries: challenge ACKs, a 1 s SYN retransmission).
-class RandomStartPortChooser final : public l45::tcp::PortChooser {
-  public:
-    explicit RandomStartPortChooser(l45::Random& random) : next_(random.next_u32() % kCount) {}
-    [[nodiscard]] bool choose(const l45::tcp::TcpStack& stack, const l45::tcp::FourTuple& tuple,
-                              std::uint16_t& out_port) override {
-        for (std::uint32_t i = 0; i < kCount; ++i) {
-            l45::tcp::FourTuple t = tuple;
-            t.local.port = static_cast<std::uint16_t>(kFirst + (next_ + i) % kCount);
-            if (!stack.in_use(t)) {
-                next_ = (next_ + i + 1) % kCount;
-                out_port = t.local.port;
-                return true;
-            }
-        }
-        return false;
-    }
-
-  private:
-    static constexpr std::uint32_t kFirst = 49152;  // RFC 6335 §6: the dynamic ports
-    static constexpr std::uint32_t kCount = 65536 - kFirst;
-    std::uint32_t next_;
-};
-
 struct Args {
     std::string mode = "handshake";
     std::string connect;
@@ -229,8 +201,6 @@ int run(Args& args) {
     l45::tcp::InterfaceAdapter adapter(iface);
     l45::tcp::TcpStack tcp(tc, adapter, port->mempool(), random, handler);
     adapter.attach(tcp);
-    RandomStartPortChooser chooser(random);
-    tcp.set_port_chooser(&chooser);
     if (args.serve_echo != 0) {
         if (auto r = echo.listen(tcp, args.serve_echo); !r) {
             std::fprintf(stderr, "l45-bench: cannot listen on %u: %s\n", args.serve_echo,

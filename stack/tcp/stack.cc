@@ -47,6 +47,9 @@ struct TcpStack::Slot {
     std::uint16_t listen_port = 0;
 };
 
+EphemeralPortChooser::EphemeralPortChooser(std::uint32_t random_start)
+    : next_(static_cast<std::uint16_t>(random_start % kEphemeralCount)) {}
+
 bool EphemeralPortChooser::choose(const TcpStack& stack, const FourTuple& tuple,
                                   std::uint16_t& out_port) {
     for (std::uint32_t i = 0; i < kEphemeralCount; ++i) {
@@ -69,6 +72,7 @@ TcpStack::TcpStack(const TcpStackConfig& config, SegmentSink& sink, rte_mempool*
       isn_(random),
       tw_(config.max_time_wait, isn_, counters_),
       handler_(handler),
+      default_chooser_(random.next_u32()),
       timers_(config.max_connections),
       dirty_(std::make_unique<std::uint32_t[]>(config.max_connections)) {
     env_.config = &config_.tcp;

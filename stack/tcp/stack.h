@@ -72,9 +72,13 @@ class PortChooser {
                                       std::uint16_t& out_port) = 0;
 };
 
-// RFC 6056 §3.3.4-like: a keyed start in the ephemeral range, then linear.
+// RFC 6056 §3.3.3-like: a random start in the ephemeral range (RFC 6335
+// §6), then linear. The start is random so that a second process on the same
+// address does not reuse the first one's tuples while a peer still holds
+// state for them (TIME-WAIT, FIN-WAIT: challenge ACKs, a 1 s SYN retry).
 class EphemeralPortChooser final : public PortChooser {
   public:
+    explicit EphemeralPortChooser(std::uint32_t random_start = 0);
     [[nodiscard]] bool choose(const TcpStack& stack, const FourTuple& tuple,
                               std::uint16_t& out_port) override;
 
