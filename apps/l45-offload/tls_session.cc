@@ -467,6 +467,19 @@ bool TlsSession::from_backend(SessionContext& ctx, std::uint32_t high_water,
             break;
         }
         const std::size_t want = next_record_len(*client, ctx.now);
+        // Bulk: while the client leg has a record's worth unsent or in
+        // flight (the wire stays busy), wait for a whole record rather than
+        // seal what has arrived: a partial one costs a header, a tag and an
+        // AEAD call more per byte. Bytes that stop short of a record (a
+        // paused backend) go once the leg drains; the Proxy's poll looks.
+        const tcp::State bs = b->state();
+        const bool more_coming = bs == tcp::State::kEstablished || bs == tcp::State::kFinWait1 ||
+                                 bs == tcp::State::kFinWait2;
+        if (b->recv_available() < want && more_coming && high_water != kTxSlots &&
+            client->unsent_len() + client->flight_len() >= want) {
+            wants_poll_ = true;
+            break;
+        }
         std::uint8_t* base = rte_pktmbuf_mtod(m.get(), std::uint8_t*);
         const std::size_t room = rte_pktmbuf_tailroom(m.get());
         // The one copy left on this path: backend segments -> record mbuf.
