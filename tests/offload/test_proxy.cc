@@ -411,8 +411,12 @@ class HostA final : public tcp::TcpHandler {
                     c.key_update_done = true;
                 }
                 while (c.sent < c.to_send && c.tls->pending_output().size() < 64 * 1024) {
-                    const std::size_t want = static_cast<std::size_t>(
+                    std::size_t want = static_cast<std::size_t>(
                         std::min<std::uint64_t>(buf.size(), c.to_send - c.sent));
+                    if (!c.key_update_done && c.sent < c.key_update_at)
+                        want = static_cast<std::size_t>(
+                            std::min<std::uint64_t>(want, c.key_update_at - c.sent));
+                    if (!c.key_update_done && c.sent >= c.key_update_at) break;
                     fill_pattern(c.seed, c.sent, std::span(buf.data(), want));
                     auto w = c.tls->write(ByteSpan(buf.data(), want));
                     if (!w || *w == 0) break;
