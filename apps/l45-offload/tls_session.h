@@ -95,14 +95,16 @@ class TlsSession {
     // The data room a record mbuf needs: a full record, header to tag.
     static constexpr std::size_t kRecordRoom =
         tls::kRecordHeaderLen + tls::kMaxPlaintext + tls::RecordSealer::tailroom();
-    // After this much idle time (everything acknowledged, nothing sealed)
-    // the flow restarts with small records, and so many of them first.
-    static constexpr std::uint32_t kSmallRecordsAtStart = 10;  // RFC 6928's initial window
+    // Records of one segment at the start of a flow and again after idle
+    // (everything acknowledged and nothing sealed for more than an RTO):
+    // RFC 6928's initial window.
+    static constexpr std::uint32_t kSmallRecordsAtStart = 10;
     // Unsent bytes in the client leg's TCP send queue above which no more
     // records are sealed: two full records.
     static constexpr std::uint32_t kUnsentHighWater = 2 * (16 * 1024 + 22);
-    // Record mbufs the Proxy's pool holds per session (tx_q_ plus what the
-    // client leg's send queue holds: in flight and kUnsentHighWater).
+    // Record mbufs the Proxy's pool holds per session: tx_q_ plus what the
+    // client leg's send queue holds (in flight, and kUnsentHighWater). A
+    // session that finds the pool empty waits and is retried by the poll.
     static constexpr std::uint32_t kRecordMbufsPerSession = 12;
 
     // Start-up: the TLS connection (record offload on). `record_pool` gives
