@@ -1,6 +1,11 @@
 #include "apps/l45-offload/proxy.h"
 
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "apps/l45-offload/http_redirect.h"
@@ -18,7 +23,11 @@ Proxy::Proxy(const ProxyOptions& options, std::uint32_t max_tcp_connections)
       backends_(options.backends, options.backend_down_interval),
       owners_(max_tcp_connections) {}
 
-Proxy::~Proxy() = default;
+Proxy::~Proxy() {
+    sessions_.clear();  // their queues give record mbufs back
+    // Mbufs still in a TcpStack's queues would point into a freed pool.
+    if (record_pool_ != nullptr && rte_mempool_full(record_pool_)) rte_mempool_free(record_pool_);
+}
 
 Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& options,
                                                           std::uint32_t max_tcp_connections) {
@@ -44,13 +53,31 @@ Result<std::unique_ptr<Proxy>, std::string> Proxy::create(const ProxyOptions& op
     p->tls_config_.output_buffer_len = options.tls_output_buffer_len;
     p->tls_config_.key_log = options.key_log;
 
+    // Record mbufs: header + 16 KiB + tag each (docs/appliance-proxy.md,
+    // "Memory"). A unique name per Proxy: one per lcore, and tests make many.
+    static std::atomic<std::uint32_t> pool_serial{0};
+    char pool_name[RTE_MEMPOOL_NAMESIZE];
+    std::snprintf(pool_name, sizeof pool_name, "l45_rec_%u", pool_serial.fetch_add(1));
+    const std::uint32_t num_records =
+        options.max_sessions * TlsSession::kRecordMbufsPerSession + 64;
+    p->record_pool_ = rte_pktmbuf_pool_create(
+        pool_name, num_records, std::min<std::uint32_t>(64, num_records / 2), 0,
+        static_cast<std::uint16_t>(RTE_PKTMBUF_HEADROOM + TlsSession::kRecordRoom),
+        static_cast<int>(rte_socket_id()));
+    if (p->record_pool_ == nullptr)
+        return unexpected(std::string("proxy: no memory for the record mbuf pool"));
+
     p->sessions_.reserve(options.max_sessions);
     p->free_sessions_.reserve(options.max_sessions);
+    p->work_.reserve(options.max_sessions);
+    p->work_now_.reserve(options.max_sessions);
+    p->queued_.assign(options.max_sessions, 0);
     for (std::uint32_t i = 0; i < options.max_sessions; ++i) {
-        auto s = TlsSession::create(p->tls_config_, *p->engine_);
+        auto s = TlsSession::create(p->tls_config_, *p->engine_, p->record_pool_);
         if (!s)
             return unexpected("proxy: TLS session: " +
                               std::string(tls::alert_name(s.error().alert)));
+        (*s)->set_batched(options.batch_crypto);
         p->sessions_.push_back(std::move(*s));
     }
     p->hs_ring_.resize(options.max_sessions);
@@ -109,6 +136,7 @@ void Proxy::poll(Instant now) {
     now_ = now;
     if (stack_ == nullptr) return;
     run_handshakes();
+    if (!work_.empty()) run_record_crypto();
     if (now < next_scan_) return;
     next_scan_ = now + kScanInterval;
     for (std::uint32_t i = 0; i < sessions_.size(); ++i) {
@@ -276,8 +304,41 @@ void Proxy::backend_attempt_failed(std::uint32_t index, bool timeout) {
     // settle() tries the next backend (or answers no_backend_response).
 }
 
+void Proxy::want_poll(std::uint32_t index) {
+    if (queued_[index] || !sessions_[index]->wants_poll()) return;
+    queued_[index] = 1;
+    work_.push_back(index);
+}
+
+void Proxy::run_record_crypto() {
+    // Sessions queued during this round go to the next poll.
+    work_now_.swap(work_);
+    work_.clear();
+    for (std::uint32_t index : work_now_)
+        queued_[index] = 0;
+    SessionContext ctx = context();
+    {
+        tls::AeadBatch batch(*engine_);
+        std::size_t num_ops = 0;
+        for (std::uint32_t index : work_now_)
+            num_ops += sessions_[index]->gather(ctx, batch);
+        if (num_ops != 0) {
+            // Every op is final once flush() returns; failures are per op.
+            (void)batch.flush();
+            ++counters_.crypto_batches;
+            counters_.crypto_batch_ops += num_ops;
+        }
+    }
+    for (std::uint32_t index : work_now_) {
+        sessions_[index]->complete(ctx);
+        settle(index);
+    }
+    work_now_.clear();
+}
+
 void Proxy::settle(std::uint32_t index) {
     TlsSession& s = *sessions_[index];
+    want_poll(index);
     if (s.wants_backend()) {
         if (s.client().ended) {
             // The client left while we looked for a backend.

@@ -131,6 +131,10 @@ class Proxy final : public tcp::TcpHandler {
     // After any event: connect a backend if wanted, release when finished.
     void settle(std::uint32_t index);
     void backend_attempt_failed(std::uint32_t index, bool timeout);
+    // Queues session `index` for the next poll's crypto batch when it has work.
+    void want_poll(std::uint32_t index);
+    // The batch: every queued session's records in one AeadBatch.
+    void run_record_crypto();
 
     void accept_http(tcp::ConnId id);
     void serve_http(HttpSlot& slot);
@@ -148,6 +152,11 @@ class Proxy final : public tcp::TcpHandler {
     Instant hard_deadline_ = Instant::max();
 
     std::vector<Owner> owners_;
+    // Record mbufs (TlsSession::kRecordRoom data room), per lcore. Not freed
+    // with the Proxy while any is out: the stack's queues may outlive it.
+    rte_mempool* record_pool_ = nullptr;
+    std::vector<std::uint32_t> work_, work_now_;  // sessions for run_record_crypto()
+    std::vector<std::uint8_t> queued_;            // per session: in work_
     std::vector<std::unique_ptr<TlsSession>> sessions_;
     std::vector<std::uint32_t> free_sessions_;  // a stack of indices
     // The handshake FIFO: a ring of session indices, capacity max_sessions;

@@ -47,6 +47,10 @@ struct ProxyOptions {
     // Capacity of each session's TLS output buffer (tls::Config); at least
     // one handshake flight. Records waiting for the client's TCP window.
     std::size_t tls_output_buffer_len = 192 * 1024;
+    // Record crypto of all sessions gathered into one IPsec-MB batch per
+    // poll() (true), or run inline, one call per record (false). See
+    // docs/appliance-proxy.md for the measurement behind the default.
+    bool batch_crypto = true;
     // A client must finish its handshake within this.
     Duration handshake_timeout = 10s;
     // Handshake steps (a session in its handshake with bytes to read: the
@@ -130,10 +134,20 @@ struct ProxyOptions {
     X(backend_tail_lost)   /* ... and they were gone before we could read them */    \
     X(linger_timeouts)     /* peers reset for not closing after our FIN */           \
     X(tls_reset_failed)    /* a session could not be reset: taken out of the pool */ \
-    X(http_accepted)       /* port 80 */                                             \
-    X(http_exhausted)      /* port 80 accepted with every slot busy: reset */        \
-    X(redirects)           /* 301 sent */                                            \
-    X(http_bad_requests)   /* 400 sent */                                            \
+    X(records_in_place)    /* client records opened in one mbuf (batched AeadOp) */  \
+    X(records_sliced)      /* ... spanning mbufs, opened in place slice by slice */  \
+    X(records_control)     /* ... whose inner type went back to tls::Connection */   \
+    X(rx_copies)           /* received bytes copied: shared mbuf or coalesce() */    \
+    X(rx_copied_bytes)                                                               \
+    X(records_sealed)    /* records sealed straight into tx mbufs */                 \
+    X(records_small)     /* ... of them sized to one segment (start, idle, cwnd) */  \
+    X(record_pool_empty) /* a record mbuf was wanted and the pool was empty */       \
+    X(crypto_batches)    /* AeadBatch flushes with at least one op */                \
+    X(crypto_batch_ops)  /* ops in them */                                           \
+    X(http_accepted)     /* port 80 */                                               \
+    X(http_exhausted)    /* port 80 accepted with every slot busy: reset */          \
+    X(redirects)         /* 301 sent */                                              \
+    X(http_bad_requests) /* 400 sent */                                              \
     X(http_timeouts)
 
 struct ProxyCounters {

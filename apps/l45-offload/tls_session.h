@@ -7,15 +7,28 @@
 // connection), RFC 9293 §3.10.4 (CLOSE is a half-close), §3.6 (the FIN of
 // each direction), docs/appliance-proxy.md.
 //
-// Byte paths (the copy path, see docs/appliance-proxy.md for its cost):
-//   client TCP --peek--> tls::Connection::receive (decrypt in its deframer)
-//              --read--> up_ (16 KiB) --send--> backend TCP
-//   backend TCP --recv--> down_ (16 KiB) --write--> TLS records
-//              --pending_output--> client TCP send
-// Flow control is the TCP windows': a side that cannot take more leaves the
-// bytes where they are (in the other side's receive queue or in up_/down_,
-// the TLS output buffer up to kOutputHighWater), and the on_writable of the
-// side that was full resumes the pump.
+// Byte paths (zero-copy record path, docs/appliance-proxy.md):
+//   handshake: client TCP --peek--> tls::Connection::receive (its deframer),
+//              which stops at the first record boundary after Finished;
+//   client TCP --recv_mbuf--> rx_ (RecordQueue: records framed over the
+//              segments, opened in place) --plaintext ranges, send_mbuf-->
+//              backend TCP
+//   backend TCP --recv into a record mbuf (the one copy left)--> sealed in
+//              place --tx_q_, send_mbuf--> client TCP
+//   control records both ways go through tls::Connection (receive_control,
+//              pending_output), which keeps the handshake, alerts and
+//              KeyUpdate; pending_output is sent only once every record
+//              sealed before it is with TCP (sequence order).
+// Crypto: with ProxyOptions::batch_crypto the Proxy gathers every session's
+// ready records (gather), runs them as one AeadBatch, then completes each
+// session (complete); without it pump() seals and opens inline, one call per
+// record. Records spanning mbufs are opened inline in both modes (the
+// init/update/finalize API has no batch form).
+// Flow control is the TCP windows': a record's plaintext is forwarded before
+// the next record is opened, so a full backend leg leaves ciphertext in the
+// client leg's receive queue (its window closes); sealed records wait in
+// tx_q_ (kTxHighWater) and then in TCP's send queue, and backend bytes stay
+// in the backend leg's receive queue. on_writable resumes the pump.
 //
 // Close propagation (both directions independent, half-close allowed):
 //   client close_notify (or a bare TCP FIN: counted as truncation)
@@ -27,17 +40,19 @@
 //   a TLS error -> our alert, then FIN; the backend is reset.
 // After our FIN the peer has linger_timeout to close before it is reset.
 //
-// Memory: every buffer is allocated by create() at start-up and reused
-// through release() (tls::Connection::reset), so accepting, proxying and
-// closing allocate nothing here (the handshake's OpenSSL work aside).
+// Memory: every queue is inline and allocated by create() at start-up and
+// reused through release() (tls::Connection::reset), so accepting, proxying
+// and closing allocate nothing here (the handshake's OpenSSL work aside).
+// Record mbufs come from the Proxy's record pool (proxy.cc).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "apps/l45-offload/proxy_options.h"
+#include "apps/l45-offload/record_queue.h"
 #include "stack/tcp/stack.h"
 #include "tls/handshake/connection.h"
 
@@ -70,14 +85,32 @@ class TlsSession {
         bool ended = false;      // on_closed seen; bytes may still be readable (tail)
     };
 
-    // Bytes of TLS records allowed to wait for the client's window before
-    // backend bytes stop being read: four full records.
-    static constexpr std::size_t kOutputHighWater = 4 * (16 * 1024 + 256);
-    static constexpr std::size_t kChunkLen = 16 * 1024;  // TLS max plaintext
+    // Sealed records allowed to wait for the client leg's send buffer
+    // before backend bytes stop being read; kTxSlots when the backend leg is
+    // about to disappear (a tail to take at once).
+    static constexpr std::uint32_t kTxHighWater = 4;
+    static constexpr std::uint32_t kTxSlots = 8;
+    // One record's plaintext ranges (a record spans at most RecordQueue::kSlots).
+    static constexpr std::uint32_t kUpSlots = RecordQueue::kSlots;
+    // The data room a record mbuf needs: a full record, header to tag.
+    static constexpr std::size_t kRecordRoom =
+        tls::kRecordHeaderLen + tls::kMaxPlaintext + tls::RecordSealer::tailroom();
+    // Records of one segment at the start of a flow and again after idle
+    // (everything acknowledged and nothing sealed for more than an RTO):
+    // RFC 6928's initial window.
+    static constexpr std::uint32_t kSmallRecordsAtStart = 10;
+    // Unsent bytes in the client leg's TCP send queue above which no more
+    // records are sealed: two full records.
+    static constexpr std::uint32_t kUnsentHighWater = 2 * (16 * 1024 + 22);
+    // Record mbufs the Proxy's pool holds per session: tx_q_ plus what the
+    // client leg's send queue holds (in flight, and kUnsentHighWater). A
+    // session that finds the pool empty waits and is retried by the poll.
+    static constexpr std::uint32_t kRecordMbufsPerSession = 12;
 
-    // Start-up: the TLS connection and both chunk buffers.
+    // Start-up: the TLS connection (record offload on). `record_pool` gives
+    // the mbufs records are sealed into (data room >= kRecordRoom).
     [[nodiscard]] static tls::TlsResult<std::unique_ptr<TlsSession>> create(
-        const tls::Config& config, tls::CryptoEngine& engine);
+        const tls::Config& config, tls::CryptoEngine& engine, rte_mempool* record_pool);
 
     // --- driven by the Proxy ---
     // A client connection was accepted on the TLS port.
@@ -94,8 +127,21 @@ class TlsSession {
     // on_closed of one leg.
     void client_closed(SessionContext& ctx, tcp::CloseReason reason);
     void backend_closed(SessionContext& ctx, tcp::CloseReason reason);
-    // Moves every byte that can move and propagates closes.
+    // Moves every byte that can move and propagates closes (crypto inline
+    // unless batched).
     void pump(SessionContext& ctx);
+    // Batched crypto (ProxyOptions::batch_crypto): the Proxy's poll calls
+    // gather() on every session with work, flushes the batch, then
+    // complete() on each. gather() prepares at most one contiguous open
+    // (the next record may depend on its KeyUpdate) and the seals the
+    // client leg has room for; the ops live in the session until complete().
+    void set_batched(bool batched) { batched_ = batched; }
+    // Submits this session's ready records; returns how many.
+    std::size_t gather(SessionContext& ctx, tls::AeadBatch& batch);
+    void complete(SessionContext& ctx);
+    // Work the Proxy's poll should look at: records waiting for crypto, or
+    // a record mbuf that the pool could not give.
+    [[nodiscard]] bool wants_poll() const { return wants_poll_; }
     // The deadline passed (handshake, linger, shutdown grace).
     void expire(SessionContext& ctx);
     // Graceful shutdown of the lcore: close_notify and FIN now, reset at
@@ -125,12 +171,33 @@ class TlsSession {
   private:
     TlsSession() = default;
 
-    // Each returns whether it moved anything.
-    bool client_in(SessionContext& ctx);
+    // Each returns whether it moved anything. With a batch, crypto ops are
+    // submitted to it; without, they run at once.
+    bool client_in(SessionContext& ctx, tls::AeadBatch* batch);
+    bool handshake_in(SessionContext& ctx);
+    // The record at the front of rx_: opened (or submitted); false when the
+    // session failed.
+    bool open_front(SessionContext& ctx, tls::AeadBatch* batch);
+    // A record was opened: forward or hand over its content.
+    bool finish_open(SessionContext& ctx, tls::ContentType type, std::size_t content_len,
+                     MutableByteSpan contiguous);
     bool to_backend(SessionContext& ctx);
-    // Stops reading the backend once pending TLS output reaches high_water.
-    bool from_backend(SessionContext& ctx, std::size_t high_water);
+    // Seals backend bytes into record mbufs while tx_q_ holds fewer than
+    // high_water records.
+    bool from_backend(SessionContext& ctx, std::uint32_t high_water, tls::AeadBatch* batch);
+    // The content length of the next record: one segment at the start of
+    // the flow, after idle and while cwnd is below a full record; 16 KiB in
+    // bulk.
+    [[nodiscard]] std::size_t next_record_len(const tcp::Connection& client, Instant now);
+    // Tx ops done: their records may go to TCP.
+    bool finish_seals(SessionContext& ctx);
+    void drop_backend_input(SessionContext& ctx);
     bool client_out(SessionContext& ctx);
+    // A whole record (or a framing error) waits at the front of rx_.
+    [[nodiscard]] bool rx_record_waiting() {
+        auto r = rx_.front_complete();
+        return !r || *r;
+    }
     bool propagate_close(SessionContext& ctx);
     void tls_failed(SessionContext& ctx, const tls::TlsError& error);
     void abort_client(SessionContext& ctx);
@@ -139,9 +206,21 @@ class TlsSession {
     Phase phase_ = Phase::idle;
     Leg client_, backend_;
     std::unique_ptr<tls::Connection> tls_;
-    std::vector<std::uint8_t> up_, down_;  // kChunkLen each
-    std::size_t up_head_ = 0, up_tail_ = 0;
-    std::size_t down_head_ = 0, down_tail_ = 0;
+    rte_mempool* record_pool_ = nullptr;
+    RecordQueue rx_;                              // client ciphertext, framed in place
+    RangeRing<kUpSlots> up_q_;                    // plaintext for the backend leg
+    RangeRing<kTxSlots> tx_q_;                    // records for the client leg, in order
+    std::uint32_t tx_sealed_ = 0;                 // the first tx_sealed_ of tx_q_ are sealed
+    std::array<tls::AeadOp, kTxSlots> tx_ops_{};  // the rest's ops (batched)
+    std::uint32_t num_tx_ops_ = 0;
+    std::uint64_t tx_op_content_ = 0;  // plaintext bytes in those
+    tls::AeadOp rx_op_{};              // a contiguous open in the batch
+    bool rx_op_pending_ = false;
+    bool batched_ = false;
+    bool wants_poll_ = false;
+    std::uint32_t small_records_left_ = kSmallRecordsAtStart;
+    Instant last_seal_{};
+    RecordQueueCopies copies_seen_{};  // rx_.copies() already counted
     std::size_t backend_index_ = 0;
     std::uint32_t attempts_ = 0;
     Instant deadline_ = Instant::max();

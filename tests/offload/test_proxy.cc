@@ -163,6 +163,35 @@ struct TlsClient {
     std::string text;                        // the first 4 KiB received, for small responses
     std::vector<std::string> key_log;        // the client's own NSS key-log lines
     std::vector<std::uint8_t> first_flight;  // the first bytes sent: the ClientHello record
+    // Fast-path cases: a KeyUpdate (asking for the proxy's) once this much
+    // was written; the tag of the records in flight flipped once this much
+    // was written.
+    std::uint64_t key_update_at = UINT64_MAX;
+    bool key_update_done = false;
+    std::uint64_t corrupt_at = UINT64_MAX;
+    bool corrupted = false;
+    // The length field of every record received (handshake included).
+    std::vector<std::uint16_t> record_lens;
+    std::array<std::uint8_t, 5> rec_header{};
+    std::size_t rec_header_len = 0;
+    std::size_t rec_body_left = 0;
+    void track_records(ByteSpan in) {
+        while (!in.empty()) {
+            if (rec_body_left > 0) {
+                const std::size_t n = std::min(rec_body_left, in.size());
+                rec_body_left -= n;
+                in = in.subspan(n);
+                continue;
+            }
+            rec_header[rec_header_len++] = in[0];
+            in = in.subspan(1);
+            if (rec_header_len == 5) {
+                rec_header_len = 0;
+                rec_body_left = load_be16(rec_header.data() + 3);
+                record_lens.push_back(static_cast<std::uint16_t>(rec_body_left));
+            }
+        }
+    }
     Sha256 sent_hash, received_hash;
     std::string sent_digest, received_digest;
 };
@@ -355,6 +384,7 @@ class HostA final : public tcp::TcpHandler {
                     continue;
                 }
                 if (*r == 0) break;
+                c.track_records(in.first(*r));
                 stack->consume(c.id, static_cast<std::uint32_t>(*r));
                 moved = true;
             }
@@ -376,9 +406,17 @@ class HostA final : public tcp::TcpHandler {
                 moved = true;
             }
             if (c.tls->handshake_complete() && !c.error && !c.close_sent) {
+                if (!c.key_update_done && c.sent >= c.key_update_at) {
+                    ASSERT_TRUE(c.tls->key_update(true).has_value());
+                    c.key_update_done = true;
+                }
                 while (c.sent < c.to_send && c.tls->pending_output().size() < 64 * 1024) {
-                    const std::size_t want = static_cast<std::size_t>(
+                    std::size_t want = static_cast<std::size_t>(
                         std::min<std::uint64_t>(buf.size(), c.to_send - c.sent));
+                    if (!c.key_update_done && c.sent < c.key_update_at)
+                        want = static_cast<std::size_t>(
+                            std::min<std::uint64_t>(want, c.key_update_at - c.sent));
+                    if (!c.key_update_done && c.sent >= c.key_update_at) break;
                     fill_pattern(c.seed, c.sent, std::span(buf.data(), want));
                     auto w = c.tls->write(ByteSpan(buf.data(), want));
                     if (!w || *w == 0) break;
@@ -395,7 +433,19 @@ class HostA final : public tcp::TcpHandler {
             }
             const ByteSpan out = c.tls->pending_output();
             if (c.first_flight.empty()) c.first_flight.assign(out.begin(), out.end());
-            if (!out.empty() && !c.fin_sent) {
+            if (!out.empty() && !c.fin_sent && !c.corrupted && c.sent >= c.corrupt_at &&
+                c.sent > 0) {
+                // The output ends with a whole record: flip a bit of its tag.
+                std::vector<std::uint8_t> bad(out.begin(), out.end());
+                bad.back() ^= 0x01;
+                const tcp::Connection* tc = stack->find(c.id);
+                if (tc != nullptr && tc->send_space() >= bad.size()) {
+                    ASSERT_EQ(stack->send(c.id, bad), bad.size());
+                    c.tls->consume_output(bad.size());
+                    c.corrupted = true;
+                    moved = true;
+                }
+            } else if (!out.empty() && !c.fin_sent) {
                 const std::uint32_t n = stack->send(c.id, out);
                 c.tls->consume_output(n);
                 if (n != 0) moved = true;
@@ -464,6 +514,8 @@ class Bench {
         options.credentials = &pki().creds;
         options.random = &proxy_random;
         options.max_sessions = setup.max_sessions;
+        // Both crypto modes run the whole suite (meson: offload_proxy_inline).
+        options.batch_crypto = env_bytes("L45_OFFLOAD_BATCH", 1) != 0;
         options.max_http_connections = 16;
         options.key_log = setup.key_log;
         options.handshakes_per_poll = setup.handshakes_per_poll;
@@ -841,7 +893,13 @@ TEST(OffloadProxy, LostBackendTailResetsTheClient) {
     s.backend_ports = {kResponderPort};
     s.listening = {kResponderPort};
     Bench t(s);
-    t.app.respond_len = 800 * 1024;
+    // All of it must leave the backend (so that its leg ends), with more
+    // left in the backend leg than the proxy takes at its close
+    // (TlsSession::kTxSlots records): more than the client's window (256
+    // KiB), the proxy's sealed records (kUnsentHighWater, kTxHighWater) and
+    // kTxSlots records, less than the first two plus the backend leg's
+    // receive window (256 KiB).
+    t.app.respond_len = 500 * 1024;
     t.app.respond_seed = 98;
     TlsClient& c = t.app.add_client(t.clock.now(), 1, 3000, 12);
     c.hold_reading = true;
@@ -854,6 +912,87 @@ TEST(OffloadProxy, LostBackendTailResetsTheClient) {
     EXPECT_FALSE(c.tls->peer_closed()) << "close_notify after a truncated response";
     EXPECT_LT(c.received, t.app.respond_len);
     ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// --- the zero-copy record path (TlsSession over RecordQueue) ---
+
+// The client asks for a KeyUpdate in the middle of a stream: the proxy's
+// fast path hands the record to tls::Connection, which switches its read key
+// and queues its own KeyUpdate; that record must reach the client before
+// any record sealed with the new key (else the client could not open them).
+// close_notify also arrives as a control record through the fast path.
+TEST(OffloadProxy, KeyUpdateMidStreamBothWays) {
+    Bench t(ProxySetup{});
+    const std::uint64_t len = env_bytes("L45_OFFLOAD_CONN_BYTES", 256 * 1024) * 4;
+    TlsClient& c = t.app.add_client(t.clock.now(), 0, len, 21);
+    c.key_update_at = len / 2;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    expect_clean_echo(c);
+    EXPECT_TRUE(c.key_update_done);
+    EXPECT_EQ(c.tls->write_key_generation(), 1u);
+    EXPECT_EQ(c.tls->read_key_generation(), 1u);  // the proxy answered
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.bytes_in, len);
+    EXPECT_EQ(k.bytes_out, len);
+    EXPECT_GE(k.records_control, 2u);  // KeyUpdate, close_notify
+    EXPECT_EQ(k.close_notify_received, 1u);
+    EXPECT_EQ(k.alerts_sent, 0u);
+}
+
+// A record whose tag does not verify: bad_record_mac to the client, the
+// backend gets nothing of it (no plaintext before its tag verified).
+TEST(OffloadProxy, BadTagIsBadRecordMacAndNothingIsForwarded) {
+    Bench t(ProxySetup{});
+    TlsClient& c = t.app.add_client(t.clock.now(), 0, 1000, 22);
+    c.corrupt_at = 0;  // the first application record
+    c.close_after_send = false;
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_TRUE(c.corrupted);
+    ASSERT_TRUE(c.error.has_value());
+    EXPECT_EQ(c.error->alert, tls::Alert::bad_record_mac);
+    EXPECT_EQ(c.error->origin, tls::ErrorOrigin::peer);
+    EXPECT_EQ(t.app.backend_bytes, 0u);
+    const auto& k = t.proxy->counters();
+    EXPECT_EQ(k.bytes_in, 0u);
+    EXPECT_EQ(k.alerts_sent, 1u);
+    ASSERT_TRUE(t.run_until([&] { return t.proxy->sessions_in_use() == 0; }));
+}
+
+// Record sizes follow the client leg's congestion window: the first records
+// of a response fit one segment, bulk uses full 16 KiB records.
+TEST(OffloadProxy, FirstRecordsFitASegmentBulkUsesFullRecords) {
+    ProxySetup s;
+    s.backend_ports = {kResponderPort};
+    s.listening = {kResponderPort};
+    Bench t(s);
+    t.app.respond_len = 2 * 1024 * 1024;
+    t.app.respond_seed = 97;
+    TlsClient& c = t.app.add_client(t.clock.now(), 0, 100, 23);
+    ASSERT_TRUE(t.run_until([&] { return t.all_closed(); }));
+    EXPECT_FALSE(c.error);
+    EXPECT_EQ(c.received, t.app.respond_len);
+    // By size only (every protected record is type 23 on the wire): a full
+    // record is 2^14 + 1 + 16 bytes long.
+    constexpr std::uint16_t kFull = 16384 + 1 + 16;
+    const std::uint16_t kSegment = 1460;  // the wire's MSS
+    std::size_t first_full = c.record_lens.size(), num_full = 0;
+    for (std::size_t i = 0; i < c.record_lens.size(); ++i) {
+        if (c.record_lens[i] == kFull) {
+            ++num_full;
+            first_full = std::min(first_full, i);
+        }
+    }
+    ASSERT_LT(first_full, c.record_lens.size());
+    // Before the first full record: at least kSmallRecordsAtStart records
+    // that fit a segment with their header (the handshake records before
+    // them are fine either way).
+    std::size_t small_before = 0;
+    for (std::size_t i = 0; i < first_full; ++i)
+        if (c.record_lens[i] + tls::kRecordHeaderLen <= kSegment) ++small_before;
+    EXPECT_GE(small_before, offload::TlsSession::kSmallRecordsAtStart);
+    // Bulk: nearly all bytes in full records.
+    EXPECT_GE(num_full * 16384, t.app.respond_len * 9 / 10);
+    EXPECT_GE(t.proxy->counters().records_small, offload::TlsSession::kSmallRecordsAtStart);
 }
 
 TEST(OffloadProxy, ClientRejectingTheCertificateFailsOnlyItsHandshake) {

@@ -84,6 +84,97 @@ INSTANTIATE_TEST_SUITE_P(All, Matrix, ::testing::ValuesIn(matrix()), [](const au
            key_type_name(param_info.param.key);
 });
 
+// Config::record_offload (the appliance's kTLS-like split): receive() stops
+// right after the client's Finished; the caller opens the following records
+// with the connection's own opener, hands a KeyUpdate back through
+// receive_control (which switches the read key and queues the answer), and
+// seals its own records after the connection's pending output, so the peer
+// sees one sequence of records per direction.
+TEST(RecordOffload, CallerOwnsTheRecordLayerAfterFinished) {
+    Pair p;
+    p.server_cfg.record_offload = true;
+    p.start();
+    std::optional<TlsError> err;
+    Pair::deliver(*p.client, *p.server, SIZE_MAX, nullptr, err);  // ClientHello
+    Pair::deliver(*p.server, *p.client, SIZE_MAX, nullptr, err);  // server flight
+    ASSERT_FALSE(err);
+    ASSERT_TRUE(p.client->handshake_complete());
+    // Finished, then application data, a KeyUpdate, more data: one buffer.
+    const Bytes one = {'o', 'n', 'e'}, two = {'t', 'w', 'o', '!'};
+    ASSERT_EQ(p.client->write(one).value(), one.size());
+    ASSERT_TRUE(p.client->key_update(true).has_value());
+    ASSERT_EQ(p.client->write(two).value(), two.size());
+    const Bytes wire(p.client->pending_output().begin(), p.client->pending_output().end());
+    p.client->consume_output(wire.size());
+    auto taken = p.server->receive(wire);
+    ASSERT_TRUE(taken.has_value());
+    ASSERT_LT(*taken, wire.size());  // stopped at the record after Finished
+    EXPECT_TRUE(p.server->handshake_complete());
+    EXPECT_TRUE(p.server->record_offloaded());
+    EXPECT_EQ(p.server->readable(), 0u);
+    // The caller's record layer.
+    Bytes rest(wire.begin() + static_cast<long>(*taken), wire.end());
+    Deframer d;
+    std::vector<Bytes> app;
+    ByteSpan in(rest);
+    while (!in.empty()) {
+        auto used = d.feed(in);
+        ASSERT_TRUE(used.has_value());
+        in = in.subspan(*used);
+        RecordView* rec = d.record();
+        if (rec == nullptr) continue;
+        auto opened = p.server->record_opener().open(p.server->engine(), *rec);
+        ASSERT_TRUE(opened.has_value());
+        if (opened->type == ContentType::application_data)
+            app.emplace_back(opened->content.begin(), opened->content.end());
+        else
+            ASSERT_TRUE(p.server->receive_control(opened->type, opened->content).has_value());
+        d.pop();
+    }
+    ASSERT_EQ(app.size(), 2u);
+    EXPECT_EQ(app[0], one);
+    EXPECT_EQ(app[1], two);  // opened with the key the KeyUpdate installed
+    EXPECT_EQ(p.server->read_key_generation(), 1u);
+    EXPECT_EQ(p.server->write_key_generation(), 1u);  // answered (update_requested)
+    // The answer is pending: it goes out before the record sealed next.
+    ASSERT_FALSE(p.server->pending_output().empty());
+    Bytes to_client(p.server->pending_output().begin(), p.server->pending_output().end());
+    p.server->consume_output(to_client.size());
+    const Bytes resp = {'r', 'e', 's', 'p'};
+    Bytes rec(RecordSealer::headroom() + resp.size() + RecordSealer::tailroom());
+    std::copy(resp.begin(), resp.end(), rec.begin() + RecordSealer::headroom());
+    auto n = p.server->record_sealer().seal(p.server->engine(), ContentType::application_data, rec,
+                                            resp.size());
+    ASSERT_TRUE(n.has_value());
+    to_client.insert(to_client.end(), rec.begin(), rec.begin() + static_cast<long>(*n));
+    // A bad tag of the caller's: the alert follows, under the same sequence.
+    (void)p.server->record_failed(TlsError{Alert::bad_record_mac});
+    EXPECT_TRUE(p.server->failed());
+    EXPECT_EQ(p.server->error()->alert, Alert::bad_record_mac);
+    to_client.insert(to_client.end(), p.server->pending_output().begin(),
+                     p.server->pending_output().end());
+    Bytes got;
+    std::size_t off = 0;
+    std::optional<TlsError> client_error;
+    while (off < to_client.size()) {
+        auto r = p.client->receive(ByteSpan(to_client).subspan(off));
+        if (!r) {
+            client_error = r.error();
+            break;
+        }
+        off += *r;
+        std::uint8_t buf[64];
+        const std::size_t k = p.client->read(buf);
+        got.insert(got.end(), buf, buf + k);
+        if (*r == 0 && k == 0) break;
+    }
+    EXPECT_EQ(got, resp);
+    EXPECT_EQ(p.client->read_key_generation(), 1u);
+    ASSERT_TRUE(client_error.has_value());
+    EXPECT_EQ(client_error->alert, Alert::bad_record_mac);
+    EXPECT_EQ(client_error->origin, ErrorOrigin::peer);
+}
+
 TEST(Connection, SignatureSchemePerKeyType) {
     const std::pair<KeyType, SignatureScheme> cases[] = {
         {KeyType::ecdsa_p256, SignatureScheme::ecdsa_secp256r1_sha256},

@@ -525,5 +525,92 @@ TEST(RecordBatch, SealAndOpenManyConnectionsInOneFlush) {
     }
 }
 
+// Zero-copy receive: a record split across received segments at every
+// possible point (inside the header's successor bytes, the ciphertext, the
+// padding, the tag), and three ways, opens to the same content as open().
+TEST(RecordSlices, EverySplitOpensInPlaceOnAllSuites) {
+    auto eng = engine();
+    for (CipherSuite suite : kSuites) {
+        for (ContentType type : {ContentType::application_data, ContentType::handshake}) {
+            const Bytes content = content_of(61, 9);
+            const std::size_t pad = 3;
+            Pair ref;
+            install(*eng, ref, suite);
+            const Bytes wire = seal(*eng, ref.sealer, type, content, pad);
+            const std::size_t frag_len = wire.size() - kRecordHeaderLen;
+            for (std::size_t a = 0; a <= frag_len; ++a) {
+                // Two slices at every point; three at every second point after
+                // every seventh.
+                for (std::size_t b = a % 7 == 0 ? a : frag_len; b <= frag_len; b += 2) {
+                    Pair p;
+                    install(*eng, p, suite);
+                    Bytes copy = wire;
+                    MutableByteSpan frag = MutableByteSpan(copy).subspan(kRecordHeaderLen);
+                    const std::array<MutableByteSpan, 3> slices = {
+                        frag.first(a), frag.subspan(a, b - a), frag.subspan(b)};
+                    auto h = parse_record_header(ByteSpan(copy).first(kRecordHeaderLen));
+                    ASSERT_TRUE(h.has_value());
+                    std::size_t content_len = 0;
+                    auto opened = p.opener.open_slices(
+                        *eng, *h, ByteSpan(copy).first(kRecordHeaderLen), slices, content_len);
+                    ASSERT_TRUE(opened.has_value())
+                        << static_cast<int>(suite) << " " << a << "/" << b;
+                    EXPECT_EQ(*opened, type);
+                    ASSERT_EQ(content_len, content.size());
+                    EXPECT_EQ(Bytes(frag.begin(), frag.begin() + content_len), content);
+                    EXPECT_EQ(p.opener.sequence(), 1u);
+                }
+            }
+        }
+    }
+}
+
+TEST(RecordSlices, BadTagAcrossSlicesIsBadRecordMacAndZeroesThePlaintext) {
+    auto eng = engine();
+    for (CipherSuite suite : kSuites) {
+        Pair p;
+        install(*eng, p, suite);
+        const Bytes content = content_of(200, 3);
+        Bytes wire = seal(*eng, p.sealer, ContentType::application_data, content);
+        wire[wire.size() - 9] ^= 0x40;  // inside the tag
+        MutableByteSpan frag = MutableByteSpan(wire).subspan(kRecordHeaderLen);
+        // The tag straddles the two slices.
+        const std::size_t split = frag.size() - 8;
+        const std::array<MutableByteSpan, 2> slices = {frag.first(split), frag.subspan(split)};
+        auto h = parse_record_header(ByteSpan(wire).first(kRecordHeaderLen));
+        ASSERT_TRUE(h.has_value());
+        std::size_t content_len = 0;
+        auto opened = p.opener.open_slices(*eng, *h, ByteSpan(wire).first(kRecordHeaderLen), slices,
+                                           content_len);
+        ASSERT_FALSE(opened.has_value());
+        EXPECT_EQ(opened.error().alert, Alert::bad_record_mac);
+        // No unauthenticated plaintext is left behind.
+        EXPECT_EQ(Bytes(frag.begin(), frag.begin() + 201), Bytes(201, 0));
+    }
+}
+
+TEST(RecordSlices, AllZeroInnerPlaintextAcrossSlicesIsUnexpectedMessage) {
+    auto eng = engine();
+    Pair p;
+    install(*eng, p, CipherSuite::aes_128_gcm_sha256);
+    // An inner plaintext of zeros only: seal raw with the AEAD.
+    Bytes wire(kRecordHeaderLen + 40 + kAeadTagLen);
+    write_record_header(std::span<std::uint8_t, kRecordHeaderLen>(wire.data(), kRecordHeaderLen),
+                        ContentType::application_data, 40 + kAeadTagLen);
+    ASSERT_TRUE(p.sealer.aead().seal(
+        *eng, 0, ByteSpan(wire).first(kRecordHeaderLen),
+        MutableByteSpan(wire).subspan(kRecordHeaderLen, 40),
+        std::span<std::uint8_t, kAeadTagLen>(wire.data() + kRecordHeaderLen + 40, kAeadTagLen)));
+    MutableByteSpan frag = MutableByteSpan(wire).subspan(kRecordHeaderLen);
+    const std::array<MutableByteSpan, 2> slices = {frag.first(13), frag.subspan(13)};
+    auto h = parse_record_header(ByteSpan(wire).first(kRecordHeaderLen));
+    ASSERT_TRUE(h.has_value());
+    std::size_t content_len = 0;
+    auto opened =
+        p.opener.open_slices(*eng, *h, ByteSpan(wire).first(kRecordHeaderLen), slices, content_len);
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error().alert, Alert::unexpected_message);
+}
+
 }  // namespace
 }  // namespace l45::tls

@@ -106,6 +106,11 @@ struct Config {
     // Capacity of the output buffer (records waiting to be sent), fixed at
     // construction. Must hold a whole handshake flight.
     std::size_t output_buffer_len = 192 * 1024;
+
+    // Record-layer offload (kTLS-like; see Connection::record_offloaded()):
+    // receive() stops at the first record boundary after the handshake, and
+    // the caller frames and protects application records itself.
+    bool record_offload = false;
 };
 
 }  // namespace l45::tls

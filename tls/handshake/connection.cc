@@ -105,6 +105,8 @@ TlsResult<std::size_t> Connection::receive(ByteSpan in) {
         RecordView* rec = deframer_.record();
         if (rec == nullptr) {
             if (used_total == in.size()) break;
+            // Offload: the caller takes over at this record boundary.
+            if (config_.record_offload && handshake_done_) break;
             // Backpressure: leave room for a KeyUpdate answer or an alert.
             if (handshake_done_ && !make_room(2 * kRecordHeaderLen + 64)) break;
             auto used = deframer_.feed(in.subspan(used_total));
@@ -118,6 +120,27 @@ TlsResult<std::size_t> Connection::receive(ByteSpan in) {
         if (!keep) deframer_.pop();
     }
     return used_total;
+}
+
+TlsResult<void> Connection::receive_control(ContentType type, ByteSpan content) {
+    if (error_) return unexpected(*error_);
+    if (peer_closed_) return {};  // §6.1: nothing after close_notify is read
+    if (!handshake_done_) return fail_with(TlsError{Alert::internal_error, ErrorOrigin::internal});
+    TlsResult<void> r;
+    switch (type) {
+        case ContentType::handshake:
+            r = process_handshake_bytes(content);
+            break;
+        case ContentType::alert:
+            r = process_alert(content);
+            break;
+        default:  // application data is the caller's; anything else cannot be opened
+            r = fail(Alert::internal_error, ErrorOrigin::internal);
+            break;
+    }
+    if (!r) return fail_with(r.error());
+    if (error_) return unexpected(*error_);  // the peer's fatal alert
+    return {};
 }
 
 TlsResult<void> Connection::process_record(RecordView& rec, bool& keep_record) {

@@ -153,6 +153,40 @@ class Connection {
     // request_peer the peer answers with its own KeyUpdate.
     [[nodiscard]] TlsResult<void> key_update(bool request_peer);
 
+    // --- record-layer offload (kTLS-like split; docs/appliance-proxy.md) ---
+    // With Config::record_offload the caller (the appliance) frames and
+    // protects application records itself, in its own buffers (mbufs), with
+    // this connection's opener and sealer, so each direction keeps one
+    // sequence of record numbers and one key schedule. The connection keeps
+    // the handshake, alerts and post-handshake messages:
+    //  - receive() stops at the record boundary right after the handshake
+    //    completes; every later byte stays with the caller;
+    //  - the caller opens records with record_opener(); one whose inner type
+    //    is not application_data goes to receive_control() (KeyUpdate,
+    //    alerts incl. close_notify). A KeyUpdate switches the opener's key
+    //    there, so open the next record only after this one was handed over;
+    //  - the caller seals application records with record_sealer(), and
+    //    only while pending_output() is empty: what the connection queued
+    //    (alerts, a KeyUpdate answer, close_notify) must reach the peer
+    //    before any record sealed after it;
+    //  - an error of the caller's record layer (bad tag, overflow) goes to
+    //    record_failed(), which records it and queues our alert.
+    // True once the caller owns the record layer.
+    [[nodiscard]] bool record_offloaded() const {
+        return config_.record_offload && handshake_done_ && !error_ && deframer_.buffered() == 0 &&
+               app_pending_.empty();
+    }
+    [[nodiscard]] RecordOpener& record_opener() { return opener_; }
+    [[nodiscard]] RecordSealer& record_sealer() { return sealer_; }
+    [[nodiscard]] CryptoEngine& engine() { return engine_; }
+    // Application data may be sealed (handshake done, no close_notify or
+    // error yet).
+    [[nodiscard]] bool can_write() const { return handshake_done_ && !close_sent_ && !error_; }
+    // A record the caller opened whose inner type is handshake or alert,
+    // in order. Ignored after the peer's close_notify (§6.1).
+    [[nodiscard]] TlsResult<void> receive_control(ContentType type, ByteSpan content);
+    Unexpected<TlsError> record_failed(TlsError error) { return fail_with(error); }
+
     // --- state ---
     [[nodiscard]] Role role() const { return config_.role; }
     [[nodiscard]] ConnectionStatus status() const;

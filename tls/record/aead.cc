@@ -234,6 +234,66 @@ TlsResult<void> AeadContext::open(CryptoEngine& engine, std::uint64_t seq, ByteS
     return {};
 }
 
+TlsResult<void> AeadContext::open_slices(CryptoEngine& engine, std::uint64_t seq, ByteSpan aad,
+                                         std::span<const MutableByteSpan> data,
+                                         std::span<const std::uint8_t, kAeadTagLen> tag) const {
+    if (!usable_with(engine)) return fail(Alert::internal_error, ErrorOrigin::internal);
+    IMB_MGR* mgr = engine.mgr();
+    std::uint8_t nonce_bytes[kAeadNonceLen];
+    nonce(seq, nonce_bytes);
+    const std::uint8_t* aad_ptr = aad.empty() ? kEmpty : aad.data();
+    alignas(16) std::uint8_t computed[kAeadTagLen];
+    switch (algorithm_) {
+        case AeadAlgorithm::aes_128_gcm:
+        case AeadAlgorithm::aes_256_gcm: {
+            const bool aes128 = algorithm_ == AeadAlgorithm::aes_128_gcm;
+            gcm_context_data ctx;
+            if (aes128)
+                IMB_AES128_GCM_INIT(mgr, gcm_keys(key_data_.data()), &ctx, nonce_bytes, aad_ptr,
+                                    aad.size());
+            else
+                IMB_AES256_GCM_INIT(mgr, gcm_keys(key_data_.data()), &ctx, nonce_bytes, aad_ptr,
+                                    aad.size());
+            for (const MutableByteSpan& s : data) {
+                if (s.empty()) continue;
+                if (aes128)
+                    IMB_AES128_GCM_DEC_UPDATE(mgr, gcm_keys(key_data_.data()), &ctx, s.data(),
+                                              s.data(), s.size());
+                else
+                    IMB_AES256_GCM_DEC_UPDATE(mgr, gcm_keys(key_data_.data()), &ctx, s.data(),
+                                              s.data(), s.size());
+            }
+            if (aes128)
+                IMB_AES128_GCM_DEC_FINALIZE(mgr, gcm_keys(key_data_.data()), &ctx, computed,
+                                            kAeadTagLen);
+            else
+                IMB_AES256_GCM_DEC_FINALIZE(mgr, gcm_keys(key_data_.data()), &ctx, computed,
+                                            kAeadTagLen);
+            explicit_bzero(&ctx, sizeof ctx);
+            break;
+        }
+        case AeadAlgorithm::chacha20_poly1305: {
+            chacha20_poly1305_context_data ctx;
+            IMB_CHACHA20_POLY1305_INIT(mgr, key_data_.data(), &ctx, nonce_bytes, aad_ptr,
+                                       aad.size());
+            for (const MutableByteSpan& s : data) {
+                if (s.empty()) continue;
+                IMB_CHACHA20_POLY1305_DEC_UPDATE(mgr, key_data_.data(), &ctx, s.data(), s.data(),
+                                                 s.size());
+            }
+            IMB_CHACHA20_POLY1305_DEC_FINALIZE(mgr, &ctx, computed, kAeadTagLen);
+            explicit_bzero(&ctx, sizeof ctx);
+            break;
+        }
+    }
+    if (!ct_equal(computed, tag)) {
+        for (const MutableByteSpan& s : data)
+            if (!s.empty()) explicit_bzero(s.data(), s.size());
+        return fail(Alert::bad_record_mac);
+    }
+    return {};
+}
+
 // --- AeadBatch ---
 
 AeadBatch::~AeadBatch() {

@@ -88,6 +88,15 @@ class AeadContext {
     [[nodiscard]] TlsResult<void> open(CryptoEngine& engine, std::uint64_t seq, ByteSpan aad,
                                        MutableByteSpan data,
                                        std::span<const std::uint8_t, kAeadTagLen> tag) const;
+    // open() over a scatter list (a record whose ciphertext spans several
+    // received mbufs): each slice is decrypted in place through IPsec-MB's
+    // init/update/finalize API, which carries partial blocks (GCM) and
+    // unused keystream (ChaCha20-Poly1305) from one update to the next, so
+    // slices may have any length. The tag check is the same constant-time
+    // compare; on bad_record_mac every slice is zeroed.
+    [[nodiscard]] TlsResult<void> open_slices(CryptoEngine& engine, std::uint64_t seq, ByteSpan aad,
+                                              std::span<const MutableByteSpan> data,
+                                              std::span<const std::uint8_t, kAeadTagLen> tag) const;
 
   private:
     friend class AeadBatch;

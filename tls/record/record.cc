@@ -193,19 +193,24 @@ void RecordOpener::set_record_size_limit(std::size_t limit) {
     max_inner_ = std::min(limit, kMaxInnerPlaintext);
 }
 
-TlsResult<void> RecordOpener::prepare_open(const RecordView& rec, AeadOp& out_op) {
+TlsResult<std::uint64_t> RecordOpener::check_and_take(const RecordHeader& header,
+                                                      std::size_t header_len,
+                                                      std::size_t fragment_len) {
     if (!installed()) return internal();
-    if (rec.header.type != ContentType::application_data) return fail(Alert::unexpected_message);
-    if (rec.header_bytes.size() != kRecordHeaderLen || rec.fragment.size() != rec.header.length)
-        return internal();
+    if (header.type != ContentType::application_data) return fail(Alert::unexpected_message);
+    if (header_len != kRecordHeaderLen || fragment_len != header.length) return internal();
     // Too short to hold a tag and a content type: it cannot authenticate.
-    if (rec.fragment.size() < kAeadTagLen + 1) return fail(Alert::bad_record_mac);
-    const std::size_t inner_len = rec.fragment.size() - kAeadTagLen;
+    if (fragment_len < kAeadTagLen + 1) return fail(Alert::bad_record_mac);
     // §5.2 / RFC 8449: the TLSInnerPlaintext length is known before
     // decrypting; refuse an oversized record without spending the AEAD on it.
-    if (inner_len > max_inner_) return fail(Alert::record_overflow);
-    auto seq = take_sequence();
+    if (fragment_len - kAeadTagLen > max_inner_) return fail(Alert::record_overflow);
+    return take_sequence();
+}
+
+TlsResult<void> RecordOpener::prepare_open(const RecordView& rec, AeadOp& out_op) {
+    auto seq = check_and_take(rec.header, rec.header_bytes.size(), rec.fragment.size());
     if (!seq) return unexpected(seq.error());
+    const std::size_t inner_len = rec.fragment.size() - kAeadTagLen;
     out_op.ctx = &aead();
     out_op.direction = AeadDirection::open;
     out_op.seq = *seq;
@@ -214,6 +219,63 @@ TlsResult<void> RecordOpener::prepare_open(const RecordView& rec, AeadOp& out_op
     out_op.tag = rec.fragment.data() + inner_len;
     out_op.status = AeadOpStatus::pending;
     return {};
+}
+
+TlsResult<ContentType> RecordOpener::open_slices(CryptoEngine& engine, const RecordHeader& header,
+                                                 ByteSpan header_bytes,
+                                                 std::span<const MutableByteSpan> fragment,
+                                                 std::size_t& out_content_len) {
+    std::size_t fragment_len = 0;
+    for (const MutableByteSpan& s : fragment)
+        fragment_len += s.size();
+    if (fragment.size() > kMaxRecordSlices) return internal();
+    auto seq = check_and_take(header, header_bytes.size(), fragment_len);
+    if (!seq) return unexpected(seq.error());
+    const std::size_t inner_len = fragment_len - kAeadTagLen;
+    // Split the slices at inner_len: ciphertext in front, the tag behind
+    // (gathered: it may straddle two slices or more).
+    std::array<MutableByteSpan, kMaxRecordSlices> cipher{};
+    std::size_t num_cipher = 0;
+    std::array<std::uint8_t, kAeadTagLen> tag{};
+    std::size_t pos = 0;
+    for (const MutableByteSpan& s : fragment) {
+        if (pos < inner_len) {
+            const std::size_t take = std::min(s.size(), inner_len - pos);
+            cipher[num_cipher++] = s.first(take);
+        }
+        // The part of this slice that lies in the tag.
+        const std::size_t from = pos < inner_len ? std::min(s.size(), inner_len - pos) : 0;
+        for (std::size_t i = from; i < s.size(); ++i)
+            tag[pos + i - inner_len] = s[i];
+        pos += s.size();
+    }
+    auto r = aead().open_slices(engine, *seq, header_bytes,
+                                std::span<const MutableByteSpan>(cipher.data(), num_cipher), tag);
+    if (!r) return unexpected(r.error());
+    // §5.4: the content type is the last non-zero byte (scanned from the end
+    // across slices, as finish_open does in one buffer).
+    std::size_t end = inner_len;
+    for (std::size_t k = num_cipher; k-- > 0;) {
+        const MutableByteSpan& s = cipher[k];
+        std::size_t i = s.size();
+        while (i > 0 && s[i - 1] == 0)
+            --i;
+        if (i > 0) {
+            end -= s.size() - i;
+            const std::uint8_t type = s[i - 1];
+            switch (static_cast<ContentType>(type)) {
+                case ContentType::handshake:
+                case ContentType::alert:
+                case ContentType::application_data:
+                    out_content_len = end - 1;
+                    return static_cast<ContentType>(type);
+                default:
+                    return fail(Alert::unexpected_message);
+            }
+        }
+        end -= s.size();
+    }
+    return fail(Alert::unexpected_message);
 }
 
 TlsResult<OpenedRecord> RecordOpener::finish_open(const AeadOp& op) const {

@@ -164,6 +164,12 @@ class RecordSealer : public TrafficEpoch {
     std::size_t max_inner_ = kMaxInnerPlaintext;
 };
 
+// A protected record that spans several buffers (received mbufs): at most
+// this many slices; the record layer never needs more than a 16 KiB record
+// split into minimum-size segments would give with a sane MSS (536 bytes:
+// 32 slices), so twice that.
+inline constexpr std::size_t kMaxRecordSlices = 64;
+
 struct OpenedRecord {
     ContentType type = ContentType::invalid;  // the real type from TLSInnerPlaintext
     MutableByteSpan content;                  // padding and type stripped
@@ -189,7 +195,23 @@ class RecordOpener : public TrafficEpoch {
     [[nodiscard]] TlsResult<void> prepare_open(const RecordView& rec, AeadOp& out_op);
     [[nodiscard]] TlsResult<OpenedRecord> finish_open(const AeadOp& op) const;
 
+    // open() for a record whose fragment (`header.length` bytes) lies in up
+    // to kMaxRecordSlices buffers, decrypted in place slice by slice
+    // (AeadContext::open_slices). Same checks and alerts as open(). The tag
+    // may itself span slices: its 16 bytes are gathered into a local copy.
+    // Returns the inner type; the content is the first `out_content_len`
+    // bytes of the slices.
+    [[nodiscard]] TlsResult<ContentType> open_slices(CryptoEngine& engine,
+                                                     const RecordHeader& header,
+                                                     ByteSpan header_bytes,
+                                                     std::span<const MutableByteSpan> fragment,
+                                                     std::size_t& out_content_len);
+
   private:
+    // The checks before decryption, then the sequence number.
+    [[nodiscard]] TlsResult<std::uint64_t> check_and_take(const RecordHeader& header,
+                                                          std::size_t header_len,
+                                                          std::size_t fragment_len);
     std::size_t max_inner_ = kMaxInnerPlaintext;
 };
 
