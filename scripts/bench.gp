@@ -16,8 +16,8 @@ set key top right
 set style histogram clustered gap 1
 plot dir.'/bulk.dat' using 2:xtic(1) title "per CPU-s" lc rgb "#4477aa", \
      '' using 3 title "per busy CPU-s" lc rgb "#ccbb44", \
-     '' using ($0-0.17):($2*1.15):(sprintf("%.2f", $2)) with labels notitle, \
-     '' using ($0+0.17):($3*1.15):(sprintf("%.2f", $3)) with labels notitle
+     '' using ($0-0.17):($2*1.15):(sprintf("%.3g", $2)) with labels font ",8" notitle, \
+     '' using ($0+0.17):($3*1.15):(sprintf("%.3g", $3)) with labels font ",8" notitle
 
 set output img.'/tls-bench-handshake.png'
 set title "Full TLS 1.3 handshakes (X25519, ECDSA P-256) per server CPU-second"
