@@ -25,7 +25,8 @@
 //   - With lcores = 1, or no worker lcore in the EAL, both hosts take turns
 //     on the calling lcore (said in the result).
 //   - The certificate is made per run (an ECDSA P-256 CA and a leaf for
-//     load.sni); the load generator verifies the chain against that CA.
+//     load.sni); the load generator verifies the chain against that CA
+//     unless RingPairOptions::insecure.
 //   - A library (l45_ring_pair) for the wire tests and the benchmarks: the
 //     caller chooses mode, lcores, duration, loss; the result carries every
 //     counter a test asserts on.

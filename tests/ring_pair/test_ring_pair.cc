@@ -1,7 +1,8 @@
 // l45-bench against l45-offload over the net_ring wire in one process, each
 // host on its own lcore in real time (apps/bench/ring_pair.h; issue 5 item
 // 7): 10,000 handshakes, bulk echo integrity (with and without 1% loss),
-// and request/response latency. Every figure asserted is a counter the
+// download integrity and the lcores' busy shares, and request/response
+// latency. Every figure asserted is a counter the
 // load generator, the echo backend, the proxy or the wire kept.
 //
 // Sizes shrink under the sanitizers through the environment (meson.build).
