@@ -12,18 +12,25 @@ set output img.'/tls-bench-bulk.png'
 set title "TLS bulk, 16 KiB records, AES-128-GCM: Gbit per server CPU-second (log scale)"
 set logscale y
 set ylabel "Gbit / CPU-s"
-plot dir.'/bulk.dat' using 2:xtic(1) lc rgb "#4477aa", \
-     '' using 0:($2*1.15):(sprintf("%.2f", $2)) with labels notitle
+set key top right
+set style histogram clustered gap 1
+plot dir.'/bulk.dat' using 2:xtic(1) title "per CPU-s" lc rgb "#4477aa", \
+     '' using 3 title "per busy CPU-s" lc rgb "#ccbb44", \
+     '' using ($0-0.17):($2*1.15):(sprintf("%.3g", $2)) with labels font ",8" notitle, \
+     '' using ($0+0.17):($3*1.15):(sprintf("%.3g", $3)) with labels font ",8" notitle
 
 set output img.'/tls-bench-handshake.png'
 set title "Full TLS 1.3 handshakes (X25519, ECDSA P-256) per server CPU-second"
 unset logscale y
 set ylabel "handshakes / CPU-s"
 set yrange [0:*]
-plot dir.'/handshake.dat' using 2:xtic(1) lc rgb "#228833", \
-     '' using 0:($2*1.03):(sprintf("%.0f", $2)) with labels notitle
+plot dir.'/handshake.dat' using 2:xtic(1) title "per CPU-s" lc rgb "#228833", \
+     '' using 3 title "per busy CPU-s" lc rgb "#ccbb44", \
+     '' using ($0-0.17):($2*1.03):(sprintf("%.0f", $2)) with labels notitle, \
+     '' using ($0+0.17):($3*1.03):(sprintf("%.0f", $3)) with labels notitle
 
 set output img.'/tls-bench-rr.png'
+set style histogram
 set title "64-byte request/response over TLS: latency vs connections in flight (log scale)"
 set style data linespoints
 unset xtics

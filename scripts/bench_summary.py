@@ -55,31 +55,42 @@ def main():
           f"{machine.get('loadavg_end', '?')} at the end.\n")
 
     # ---- bulk ----
+    # "busy": per busy CPU-second (l45: CPU time x the share of poll
+    # iterations that moved a frame; the peer's threads and the in-memory
+    # baselines sleep or never wait, so their CPU time is their busy time).
     raw = p("bulk", 0, "ipsec_mb_gcm_seal", "baseline")
     rec = p("bulk", 0, "l45_record_seal", "baseline")
     peer_cpu = p("bulk", 1, "goodput_per_server_cpu")
     peer_wall = p("bulk", 1, "goodput")
-    l2_cpu, l2_wall = l("bulk", 1, 2, "goodput_per_server_cpu"), l("bulk", 1, 2, "goodput")
-    l1_wall, l1_cpu = l("bulk", 1, 1, "goodput"), l("bulk", 1, 1, "goodput_per_server_cpu")
     print("Bulk, 16 KiB records, AES-128-GCM (Gbit/s; per CPU-s = per CPU-second of the "
-          "server thread / proxy lcore)\n")
-    print("| what | Gbit/s wall | Gbit per server CPU-s | / raw IPsec-MB | / OpenSSL peer |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| raw IPsec-MB AES-128-GCM seal, 16 KiB (baseline) | - | {fmt(raw)} | 1 | - |")
-    print(f"| l45 RecordSealer::seal, 16 KiB, in memory | - | {fmt(rec)} | "
+          "server thread / proxy lcore; busy = per busy CPU-second, ratios on busy)\n")
+    print("| what | Gbit/s wall | Gbit per server CPU-s | per busy CPU-s | busy share "
+          "| / raw IPsec-MB | / OpenSSL peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| raw IPsec-MB AES-128-GCM seal, 16 KiB (baseline) | - | {fmt(raw)} | {fmt(raw)} "
+          f"| - | 1 | - |")
+    print(f"| l45 RecordSealer::seal, 16 KiB, in memory | - | {fmt(rec)} | {fmt(rec)} | - | "
           f"{fmt(ratio(rec, raw))} | - |")
     print(f"| OpenSSL peer: Linux TCP + libssl, server sends | {fmt(peer_wall)} | "
-          f"{fmt(peer_cpu)} | {fmt(ratio(peer_cpu, raw), 3)} | 1 |")
-    print(f"| l45 proxy, 2 lcores (echo through the proxy) | {fmt(l2_wall)} | {fmt(l2_cpu)} | "
-          f"{fmt(ratio(l2_cpu, raw), 3)} | {fmt(ratio(l2_cpu, peer_cpu))} |")
-    print(f"| l45 proxy and load generator on 1 lcore | {fmt(l1_wall)} | {fmt(l1_cpu)} | "
-          f"{fmt(ratio(l1_cpu, raw), 3)} | {fmt(ratio(l1_cpu, peer_cpu))} |")
+          f"{fmt(peer_cpu)} | {fmt(peer_cpu)} | - | {fmt(ratio(peer_cpu, raw), 3)} | 1 |")
+    rows = [("bulk", 2, "l45 proxy, 2 lcores, echo through the proxy"),
+            ("download", 2, "l45 proxy, 2 lcores, download (backend -> proxy seals -> client)"),
+            ("bulk", 1, "l45 echo, everything on 1 lcore"),
+            ("download", 1, "l45 download, everything on 1 lcore")]
+    dat = [("raw IPsec-MB GCM", raw, raw), ("l45 record seal", rec, rec),
+           ("OpenSSL peer", peer_cpu, peer_cpu)]
+    for w, lc, label in rows:
+        wall, cpu = l(w, 1, lc, "goodput"), l(w, 1, lc, "goodput_per_server_cpu")
+        busy, share = l(w, 1, lc, "goodput_per_server_busy_cpu"), l(w, 1, lc, "server_busy_share")
+        if wall is None:
+            continue
+        print(f"| {label} | {fmt(wall)} | {fmt(cpu)} | {fmt(busy)} | {fmt(share)} | "
+              f"{fmt(ratio(busy, raw), 3)} | {fmt(ratio(busy, peer_cpu))} |")
+        dat.append((f"l45 {w} {lc} lcore{'s' if lc == 2 else ''}", cpu, busy))
     print("\nTargets: l45 >= 0.5 x raw AES-GCM per core, >= 3 x the OpenSSL peer.\n")
     with (d / "bulk.dat").open("w") as f:
-        for label, v in [("raw IPsec-MB GCM", raw), ("l45 record seal", rec),
-                         ("OpenSSL peer", peer_cpu), ("l45 proxy 2 lcores", l2_cpu),
-                         ("l45 1 lcore", l1_cpu)]:
-            f.write(f'"{label}" {v if v else 0}\n')
+        for label, v, b in dat:
+            f.write(f'"{label}" {v if v else 0} {b if b else 0}\n')
 
     # ---- handshakes ----
     bound = p("handshake", 0, "server_asym_bound", "baseline")
@@ -88,25 +99,28 @@ def main():
     hc = hconns[0] if hconns else 32
     peer_h_cpu, peer_h = p("handshake", hc, "handshakes_per_server_cpu"), p("handshake", hc,
                                                                          "handshakes")
-    l2_h_cpu, l2_h = (l("handshake", hc, 2, "handshakes_per_server_cpu"),
-                      l("handshake", hc, 2, "handshakes"))
-    l1_h, l1_h_cpu = (l("handshake", hc, 1, "handshakes"),
-                      l("handshake", hc, 1, "handshakes_per_server_cpu"))
-    print(f"Full handshakes (X25519, ECDSA P-256, TLS_AES_128_GCM_SHA256), {hc} in flight\n")
-    print("| what | handshakes/s wall | per server CPU-s | / asym bound | / OpenSSL peer |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| bound: server keygen + derive + sign (baseline) | - | {fmt(bound)} | 1 | - |")
-    print(f"| OpenSSL peer | {fmt(peer_h)} | {fmt(peer_h_cpu)} | "
+    print(f"Full handshakes (X25519, ECDSA P-256, TLS_AES_128_GCM_SHA256), {hc} in flight "
+          "(ratios on busy)\n")
+    print("| what | handshakes/s wall | per server CPU-s | per busy CPU-s | busy share "
+          "| / asym bound | / OpenSSL peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| bound: server keygen + derive + sign (baseline) | - | {fmt(bound)} | {fmt(bound)} "
+          f"| - | 1 | - |")
+    print(f"| OpenSSL peer | {fmt(peer_h)} | {fmt(peer_h_cpu)} | {fmt(peer_h_cpu)} | - | "
           f"{fmt(ratio(peer_h_cpu, bound))} | 1 |")
-    print(f"| l45 proxy, 2 lcores | {fmt(l2_h)} | {fmt(l2_h_cpu)} | "
-          f"{fmt(ratio(l2_h_cpu, bound))} | {fmt(ratio(l2_h_cpu, peer_h_cpu))} |")
-    print(f"| l45 proxy and load generator on 1 lcore | {fmt(l1_h)} | {fmt(l1_h_cpu)} | "
-          f"{fmt(ratio(l1_h_cpu, bound))} | {fmt(ratio(l1_h_cpu, peer_h_cpu))} |")
+    hdat = [("asym bound", bound, bound), ("OpenSSL peer", peer_h_cpu, peer_h_cpu)]
+    for lc, label in [(2, "l45 proxy, 2 lcores"), (1, "l45, everything on 1 lcore")]:
+        wall = l("handshake", hc, lc, "handshakes")
+        cpu = l("handshake", hc, lc, "handshakes_per_server_cpu")
+        busy = l("handshake", hc, lc, "handshakes_per_server_busy_cpu")
+        share = l("handshake", hc, lc, "server_busy_share")
+        print(f"| {label} | {fmt(wall)} | {fmt(cpu)} | {fmt(busy)} | {fmt(share)} | "
+              f"{fmt(ratio(busy, bound))} | {fmt(ratio(busy, peer_h_cpu))} |")
+        hdat.append((f"l45 {lc} lcore{'s' if lc == 2 else ''}", cpu, busy))
     print("\nTargets: l45 >= 0.9 x the asymmetric bound, >= 2 x the OpenSSL peer.\n")
     with (d / "handshake.dat").open("w") as f:
-        for label, v in [("asym bound", bound), ("OpenSSL peer", peer_h_cpu),
-                         ("l45 proxy 2 lcores", l2_h_cpu), ("l45 1 lcore", l1_h_cpu)]:
-            f.write(f'"{label}" {v if v else 0}\n')
+        for label, v, b in hdat:
+            f.write(f'"{label}" {v if v else 0} {b if b else 0}\n')
 
     # ---- rr ----
     conns = sorted({int(k[2]) for k in peer if k[1] == "rr" and k[0] == "peer"}
@@ -122,6 +136,12 @@ def main():
                    l("rr", c, 1, "p50"), l("rr", c, 1, "p99"), l("rr", c, 1, "requests")]
             print(f"| {c} | " + " | ".join(fmt(v, 1) for v in row) + " |")
             f.write(f"{c} " + " ".join(str(v if v else "NaN") for v in row) + "\n")
+    print("\nrequests per server CPU-s / per busy CPU-s: " + "; ".join(
+        f"{c} conn: peer {fmt(p('rr', c, 'requests_per_server_cpu'))}, "
+        f"l45 2 lcores {fmt(l('rr', c, 2, 'requests_per_server_cpu'))} / "
+        f"{fmt(l('rr', c, 2, 'requests_per_server_busy_cpu'))}, "
+        f"1 lcore {fmt(l('rr', c, 1, 'requests_per_server_cpu'))} / "
+        f"{fmt(l('rr', c, 1, 'requests_per_server_busy_cpu'))}" for c in conns))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include "apps/bench/ring_pair.h"
 
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <time.h>
@@ -52,6 +53,25 @@ class IdleBackoff {
     unsigned polls_ = 0;
 };
 
+// DPDK's busy/idle split of a poll loop: TSC time per iteration, counted
+// busy when the iteration received a frame or had work.
+class BusyMeter {
+  public:
+    void start() { last_ = rte_rdtsc(); }
+    void after(bool busy) {
+        const std::uint64_t now = rte_rdtsc();
+        total_ += now - last_;
+        if (busy) busy_ += now - last_;
+        last_ = now;
+    }
+    [[nodiscard]] double share() const {
+        return total_ == 0 ? 0 : static_cast<double>(busy_) / static_cast<double>(total_);
+    }
+
+  private:
+    std::uint64_t last_ = 0, busy_ = 0, total_ = 0;
+};
+
 // Everything one run owns. Host B's members are touched only by B's lcore
 // between launch and wait (see the notes in ring_pair.h).
 struct Run {
@@ -64,12 +84,14 @@ struct Run {
     std::unique_ptr<offload::Proxy> proxy;
     apps::WireHost b;
     double b_cpu_s = 0;
+    double b_busy = 0;
 
     // --- host A: load generator + echo backend ---
     std::unique_ptr<tls::CryptoEngine> engine;
     std::unique_ptr<SeededRandom> load_random;
     std::unique_ptr<loadgen::LoadGenerator> load;
     std::unique_ptr<loadgen::EchoService> echo;
+    std::unique_ptr<loadgen::SourceService> source;  // instead of echo for load.download
     std::unique_ptr<loadgen::TcpDemux> demux;
     apps::WireHost a;
 
@@ -89,6 +111,7 @@ struct Run {
         demux.reset();
         load.reset();
         echo.reset();
+        source.reset();
         proxy.reset();
         wire.reset();
     }
@@ -116,9 +139,12 @@ int b_main(void* arg) {
     auto& run = *static_cast<Run*>(arg);
     const double cpu0 = thread_cpu_seconds();
     IdleBackoff backoff(run.opt.idle_sleep_us);
+    BusyMeter busy;
+    busy.start();
     while (!run.stop_b.load(std::memory_order_acquire))
-        run.step_b(MonotonicClock::now(), backoff);
+        busy.after(run.step_b(MonotonicClock::now(), backoff) != 0);
     run.b_cpu_s = thread_cpu_seconds() - cpu0;
+    run.b_busy = busy.share();
     return 0;
 }
 
@@ -173,16 +199,21 @@ Result<void, std::string> build(Run& run) {
     loadgen::LoadOptions lo = opt.load;
     lo.server = apps::wire_host_addr(kHostB);
     lo.port = kHttpsPort;
-    lo.insecure = false;
+    lo.insecure = opt.insecure;
     lo.engine = run.engine.get();
     lo.random = run.load_random.get();
-    lo.ca_pem = pki->ca_cert_pem;
+    if (!opt.insecure) lo.ca_pem = pki->ca_cert_pem;
     auto load = loadgen::LoadGenerator::create(lo, opt.max_connections);
     if (!load) return unexpected("load generator: " + load.error());
     run.load = std::move(*load);
-    run.echo = std::make_unique<loadgen::EchoService>(opt.max_connections);
     run.demux = std::make_unique<loadgen::TcpDemux>(opt.max_connections, *run.load);
-    run.demux->route_port(opt.echo_port, *run.echo);
+    if (opt.load.download) {
+        run.source = std::make_unique<loadgen::SourceService>(opt.max_connections);
+        run.demux->route_port(opt.echo_port, *run.source);
+    } else {
+        run.echo = std::make_unique<loadgen::EchoService>(opt.max_connections);
+        run.demux->route_port(opt.echo_port, *run.echo);
+    }
     run.a = apps::make_wire_host(run.wire->a(),
                                  {.n = kHostA,
                                   .max_connections = opt.max_connections,
@@ -194,8 +225,9 @@ Result<void, std::string> build(Run& run) {
     const Instant now = MonotonicClock::now();
     run.a.ifc->start(now);
     run.b.ifc->start(now);
-    if (auto l = run.echo->listen(*run.a.stack, opt.echo_port, opt.max_connections); !l)
-        return unexpected(std::string("echo listen: ") + tcp::to_string(l.error()));
+    auto l = run.source ? run.source->listen(*run.a.stack, opt.echo_port, opt.max_connections)
+                        : run.echo->listen(*run.a.stack, opt.echo_port, opt.max_connections);
+    if (!l) return unexpected(std::string("backend listen: ") + tcp::to_string(l.error()));
     if (auto s = run.proxy->start(*run.b.stack, now); !s)
         return unexpected("proxy start: " + s.error());
     return {};
@@ -205,8 +237,13 @@ void collect(Run& run, RingPairResult& r) {
     r.load = run.load->stats();
     r.seconds =
         std::chrono::duration<double>(run.load->finished_at() - run.load->started_at()).count();
-    r.echo_accepted = run.echo->accepted();
-    r.echo_bytes = run.echo->bytes_echoed();
+    if (run.echo) {
+        r.echo_accepted = run.echo->accepted();
+        r.echo_bytes = run.echo->bytes_echoed();
+    } else {
+        r.echo_accepted = run.source->accepted();
+        r.source_bytes = run.source->bytes_sent();
+    }
     r.proxy = run.proxy->counters();
     r.proxy_sessions_in_use = run.proxy->sessions_in_use();
     r.proxy_drained = run.proxy->drained();
@@ -220,6 +257,7 @@ void collect(Run& run, RingPairResult& r) {
     r.port_a = run.wire->a().counters();
     r.port_b = run.wire->b().counters();
     r.cpu_b_s = run.b_cpu_s;
+    r.busy_b = run.b_busy;
 }
 
 }  // namespace
@@ -256,10 +294,13 @@ Result<RingPairResult, std::string> run_ring_pair(const RingPairOptions& options
     IdleBackoff a_backoff(options.idle_sleep_us), b_backoff(options.idle_sleep_us);
     std::optional<Instant> load_done;
     Instant next_progress = t0 + options.progress_interval;
+    BusyMeter a_busy;
+    a_busy.start();
     for (;;) {
         const Instant now = MonotonicClock::now();
-        run->step_a(now, a_backoff);
-        if (!two) run->step_b(now, b_backoff);
+        std::size_t moved = run->step_a(now, a_backoff);
+        if (!two) moved += run->step_b(now, b_backoff);
+        a_busy.after(moved != 0);
         if (options.on_progress && options.progress_interval > Duration::zero() &&
             now >= next_progress) {
             options.on_progress(run->load->stats(), now - t0);
@@ -286,7 +327,13 @@ Result<RingPairResult, std::string> run_ring_pair(const RingPairOptions& options
     run->stop_b.store(true, std::memory_order_release);
     if (two) rte_eal_wait_lcore(worker);
     collect(*run, r);
-    if (!two) r.cpu_b_s = 0;  // all of it in cpu_a_s
+    r.busy_a = a_busy.share();
+    if (!two) {
+        r.cpu_b_s = 0;  // all of it in cpu_a_s
+        r.busy_b = 0;
+    }
+    r.busy_cpu_a_s = r.cpu_a_s * r.busy_a;
+    r.busy_cpu_b_s = r.cpu_b_s * r.busy_b;
     return r;
 }
 

@@ -25,7 +25,8 @@
 //   - With lcores = 1, or no worker lcore in the EAL, both hosts take turns
 //     on the calling lcore (said in the result).
 //   - The certificate is made per run (an ECDSA P-256 CA and a leaf for
-//     load.sni); the load generator verifies the chain against that CA.
+//     load.sni); the load generator verifies the chain against that CA
+//     unless RingPairOptions::insecure.
 //   - A library (l45_ring_pair) for the wire tests and the benchmarks: the
 //     caller chooses mode, lcores, duration, loss; the result carries every
 //     counter a test asserts on.
@@ -48,9 +49,17 @@ namespace l45::bench {
 
 struct RingPairOptions {
     // What host A's load generator does (mode, concurrency, total, duration,
-    // bulk_bytes, request_len, ...). The harness sets what names host B or
-    // belongs to A's lcore: server, port, ca_pem, insecure, engine, random.
+    // bulk_bytes, request_len, download, ...). The harness sets what names
+    // host B or belongs to A's lcore: server, port, ca_pem, insecure,
+    // engine, random. With load.download A's backend on echo_port is a
+    // loadgen::SourceService (the proxy seals its stream, A's clients open
+    // and check it) instead of the EchoService.
     loadgen::LoadOptions load;
+    // The load generator does not verify the proxy's certificate (no chain
+    // building, no ECDSA verify per handshake), so the client side costs
+    // less and the proxy is nearer to being the limit (the OpenSSL peer's
+    // client does not verify by default either).
+    bool insecure = false;
     // 2: A on the calling lcore, B on the next worker lcore. 1: both take
     // turns on the calling lcore (also the fallback without a worker).
     unsigned lcores = 2;
@@ -95,6 +104,15 @@ struct RingPairResult {
     drivers::FaultCounters a_to_b, b_to_a;  // the injectors (drops)
     drivers::PortCounters port_a, port_b;
     double cpu_a_s = 0, cpu_b_s = 0;  // CPU time of each lcore's thread over the run
+    // DPDK's busy/idle split of each lcore's poll loop (rte_rdtsc around
+    // every iteration): the share of its TSC time spent in iterations that
+    // received a frame or had work. A spinning lcore's CPU time includes
+    // every empty poll while it waits for the other (time-shared) lcore;
+    // busy_cpu = cpu x busy share estimates the CPU its work took. With
+    // 1 lcore, A's figures cover both hosts and B's are 0.
+    double busy_a = 0, busy_b = 0;
+    double busy_cpu_a_s = 0, busy_cpu_b_s = 0;
+    std::uint64_t source_bytes = 0;  // load.download: what the backend streamed
 };
 
 // Builds the wire and both hosts, runs the load to its end and drains.

@@ -115,6 +115,17 @@ void ClientSession::handshake_done(SessionEnv& env) {
                 // One stream per connection (budgeted when opened).
                 in_request_ = true;
                 request_at_ = env.now;
+                if (env.options.download) {
+                    // The server streams; we send nothing and read until
+                    // stop() (the duration's end) closes.
+                    tx_target_ = 0;
+                    if (env.budget.stopping) {
+                        in_request_ = false;
+                        work_done_ = true;
+                        begin_close(env);
+                    }
+                    return;
+                }
                 tx_target_ = env.options.bulk_bytes != 0
                                  ? env.options.bulk_bytes
                                  : std::numeric_limits<std::uint64_t>::max();
@@ -177,7 +188,11 @@ bool ClientSession::read_app_data(SessionEnv& env) {
         if (phase_ != Phase::running || failed_) continue;  // nothing expected any more
         ByteSpan data(env.scratch.data(), n);
         if (!http()) {
-            check_echo(env, data);
+            if (env.options.download) {
+                check_download(env, data);
+            } else {
+                check_echo(env, data);
+            }
             continue;
         }
         while (!data.empty() && in_request_ && phase_ == Phase::running) {
@@ -242,6 +257,18 @@ void ClientSession::check_echo(SessionEnv& env, ByteSpan data) {
         return begin_close(env);
     }
     request_done(env);
+}
+
+void ClientSession::check_download(SessionEnv& env, ByteSpan data) {
+    const std::uint64_t bad = count_download_mismatches(rx_offset_, data);
+    rx_offset_ += data.size();
+    if (bad != 0) {
+        env.stats.integrity_errors += bad;
+        if (!integrity_bad_) {
+            integrity_bad_ = true;
+            ++env.stats.errors;
+        }
+    }
 }
 
 bool ClientSession::peer_end(SessionEnv& env) {
@@ -399,7 +426,11 @@ void ClientSession::stop(SessionEnv& env) {
         case Phase::running:
             break;
     }
-    if (env.options.mode == Mode::bulk && !http()) {
+    if (env.options.mode == Mode::bulk && !http() && env.options.download) {
+        // A download ends when we stop reading: the stream was the request.
+        in_request_ = false;
+        ++env.stats.requests;
+    } else if (env.options.mode == Mode::bulk && !http()) {
         // Send nothing more; close once what was sent has come back.
         tx_target_ = tx_offset_;
         if (rx_offset_ < tx_target_) return;

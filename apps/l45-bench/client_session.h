@@ -94,6 +94,8 @@ class ClientSession {
     void start_request(SessionEnv& env);
     // Echo: compares what came back with what was sent.
     void check_echo(SessionEnv& env, ByteSpan data);
+    // Download (LoadOptions::download): compares with the download pattern.
+    void check_download(SessionEnv& env, ByteSpan data);
     // The peer's close_notify or FIN: the end of a close-delimited body,
     // truncation, or an idle connection closed by the server.
     bool peer_end(SessionEnv& env);

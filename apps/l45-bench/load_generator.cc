@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "apps/l45-bench/client_session.h"
+#include "apps/l45-bench/pattern.h"
 #include "tls/handshake/config.h"
 #include "tls/pki/certificate.h"
 
@@ -62,6 +63,10 @@ Result<std::unique_ptr<LoadGenerator>, std::string> LoadGenerator::create(
     if (options.payload == Payload::http &&
         (options.http_path.empty() || options.http_path.front() != '/'))
         return unexpected(std::string("load generator: the HTTP path must start with '/'"));
+
+    if (options.download && (options.mode != Mode::bulk || options.payload != Payload::echo))
+        return unexpected(std::string("load generator: a download is a bulk echo-payload run"));
+    if (options.download) (void)download_window();  // built now, not on the data path
 
     std::unique_ptr<LoadGenerator> g(new LoadGenerator());
     g->options_ = options;

@@ -89,6 +89,11 @@ struct LoadOptions {
     // The CA as PEM text (an in-process harness that made it has no file);
     // when set, used instead of ca_file.
     std::string ca_pem;
+    // bulk mode, payload echo: a download instead of an echo stream. The
+    // client sends nothing after the handshake and reads the server's
+    // stream (a SourceService behind the server), checking it against the
+    // download pattern (pattern.h) until the duration ends, then closes.
+    bool download = false;
 };
 
 struct LoadStats {  // cumulative; read at any time for the progress line
@@ -216,6 +221,38 @@ class EchoService final : public tcp::TcpHandler {
     std::vector<Conn> conns_;  // by ConnId::index
     std::uint64_t accepted_ = 0;
     std::uint64_t bytes_echoed_ = 0;
+};
+
+// A plaintext download backend: streams the download pattern (pattern.h)
+// on every accepted connection for as long as the peer keeps it open (what
+// it sends is discarded); the peer's FIN is answered with a FIN.
+class SourceService final : public tcp::TcpHandler {
+  public:
+    explicit SourceService(std::uint32_t max_tcp_connections);
+    [[nodiscard]] Result<void, tcp::TcpError> listen(tcp::TcpStack& stack, std::uint16_t port,
+                                                     std::uint32_t backlog = 1024);
+
+    void on_accept(tcp::ConnId id, std::uint16_t listen_port) override;
+    void on_readable(tcp::ConnId id) override;
+    void on_writable(tcp::ConnId id) override;
+    void on_closed(tcp::ConnId id, tcp::CloseReason reason) override;
+
+    [[nodiscard]] std::uint64_t accepted() const { return accepted_; }
+    [[nodiscard]] std::uint64_t bytes_sent() const { return bytes_sent_; }
+
+  private:
+    struct Conn {
+        tcp::ConnId id{};
+        bool open = false;
+        bool fin_sent = false;
+        std::uint64_t offset = 0;  // stream bytes the stack has taken
+    };
+    void pump(Conn& c);
+
+    tcp::TcpStack* stack_ = nullptr;
+    std::vector<Conn> conns_;  // by ConnId::index
+    std::uint64_t accepted_ = 0;
+    std::uint64_t bytes_sent_ = 0;
 };
 
 // The stack has ONE handler: this one routes each event to the handler that

@@ -156,6 +156,35 @@ TEST(Pattern, PrintableLinesAndSeedsDiffer) {
     EXPECT_EQ(count_pattern_mismatches(1, 0, a), 1u);
 }
 
+// The download stream is the pattern of kDownloadSeed with period
+// kDownloadPeriod, read from one window with memcmp: the piece at any offset
+// (across the period's end too) is that stream, and a flipped, lost or
+// repeated byte is counted.
+TEST(Pattern, DownloadWindowIsThePeriodicStream) {
+    const std::uint64_t offsets[] = {0, 1, 16384, kDownloadPeriod - 5, 3 * kDownloadPeriod + 77};
+    for (std::uint64_t off : offsets) {
+        const auto piece = download_piece(off, 16384);
+        ASSERT_EQ(piece.size(), 16384u);
+        for (std::size_t i = 0; i < piece.size(); ++i)
+            ASSERT_EQ(piece[i], pattern_byte(kDownloadSeed, (off + i) % kDownloadPeriod))
+                << off << "+" << i;
+        EXPECT_EQ(count_download_mismatches(off, piece), 0u);
+    }
+    // Longer than a period: checked in pieces.
+    std::vector<std::uint8_t> big(2 * kDownloadPeriod + 100);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = pattern_byte(kDownloadSeed, (kDownloadPeriod - 50 + i) % kDownloadPeriod);
+    EXPECT_EQ(count_download_mismatches(kDownloadPeriod - 50, big), 0u);
+    big[kDownloadPeriod + 3] ^= 0x20;
+    EXPECT_EQ(count_download_mismatches(kDownloadPeriod - 50, big), 1u);
+
+    // A lost byte (the stream read one offset late) or a repeated record.
+    const auto at = download_piece(1000, 4096);
+    std::vector<std::uint8_t> copy(at.begin(), at.end());
+    EXPECT_GT(count_download_mismatches(1001, copy), 3000u);
+    EXPECT_GT(count_download_mismatches(1000 + 16384, copy), 3000u);
+}
+
 TEST(Report, CsvRowHasAColumnPerHeaderField) {
     LoadOptions o;
     o.mode = Mode::rr;
