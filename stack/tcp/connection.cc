@@ -1433,10 +1433,13 @@ void Connection::after_consume() {
     auto& t = tcb_;
     const std::uint32_t before = rcv_wnd();
     // Window update (§3.8.6.2.2): tell the peer once the window has grown
-    // by at least min(buffer/2, MSS) over what it was last told.
+    // by at least min(buffer/2, MSS) over what it was last told. Not once
+    // its FIN is in: it sends no more data, and a peer that has since
+    // closed would answer the update with a RST (TIME-WAIT keeps the slot
+    // while the application still reads, see TcpStack::after_read).
     const std::uint32_t free_len = cfg_.rcv_buf_len - rx_.bytes();
     const std::uint32_t step = std::min<std::uint32_t>(cfg_.rcv_buf_len / 2, effective_mss());
-    if (synchronized(t.state) && free_len >= before + step) {
+    if (synchronized(t.state) && !t.fin_received && free_len >= before + step) {
         t.ack_now = true;
         t.output_pending = true;
     }
