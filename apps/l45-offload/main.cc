@@ -37,6 +37,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +105,98 @@ void print_nonzero(const char* title, const offload::StatsBoard::Group& g) {
     }
 }
 
+// What the single-lcore and the multi-lcore loops share: signals and the
+// shutdown's deadlines, the telemetry board's refresh and the stats line,
+// and the report at exit. `publish` copies the counters to the board and
+// samples them.
+class RunLoop {
+  public:
+    RunLoop(const offload::Config& config, l45::Duration shutdown_grace,
+            std::function<offload::StatsSample(l45::Instant)> publish, l45::Instant now)
+        : publish_(std::move(publish)),
+          grace_(shutdown_grace + kShutdownMargin),
+          stats_every_(std::chrono::duration_cast<l45::Duration>(
+              std::chrono::duration<double>(config.stats_interval_s))),
+          stats_on_(config.stats_interval_s > 0),
+          last_(publish_(now)),
+          next_stats_(now + stats_every_),
+          next_publish_(now + kPublishInterval) {}
+
+    // Start of an iteration. The first signal calls shut_down() once; a
+    // second one ends the run at once: the exit code.
+    [[nodiscard]] std::optional<int> check_signals(l45::Instant now, std::uint64_t open_sessions,
+                                                   const std::function<void()>& shut_down) {
+        const int signals = g_signals.load(std::memory_order_relaxed);
+        if (signals > 0 && !shutting_down_) {
+            std::printf("l45-offload: shutting down (%llu sessions open)\n",
+                        static_cast<unsigned long long>(open_sessions));
+            std::fflush(stdout);
+            shut_down();
+            shutting_down_ = true;
+            give_up_at_ = now + grace_;
+        }
+        if (signals > 1) {
+            std::printf("l45-offload: second signal, stopping now\n");
+            return 1;
+        }
+        return std::nullopt;
+    }
+
+    // End of an iteration: the shutdown's progress (drained: every session
+    // closed), then telemetry and the stats line. The exit code once over.
+    [[nodiscard]] std::optional<int> after_poll(l45::Instant now, bool drained,
+                                                std::uint64_t open_sessions) {
+        if (shutting_down_) {
+            if (stop_at_ == l45::Instant::max() && drained) stop_at_ = now + kFlushTime;
+            if (now >= stop_at_) return 0;
+            if (now >= give_up_at_) {
+                std::printf("l45-offload: %llu sessions still open after the grace period\n",
+                            static_cast<unsigned long long>(open_sessions));
+                return 1;
+            }
+        }
+        if (now >= next_publish_) {
+            const auto s = publish_(now);
+            next_publish_ = now + kPublishInterval;
+            if (stats_on_ && now >= next_stats_) {
+                std::printf("%s\n", offload::stats_line(last_, s).c_str());
+                std::fflush(stdout);
+                last_ = s;
+                next_stats_ = now + stats_every_;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The last stats line, the non-zero counters and the key log's count.
+    void report(l45::Instant now, const offload::StatsBoard& board,
+                const offload::KeyLogFile* keylog) {
+        std::printf("%s\n", offload::stats_line(last_, publish_(now)).c_str());
+        print_nonzero("offload counters", board.offload());
+        print_nonzero("tcp counters", board.tcp());
+        print_nonzero("net counters", board.net());
+        if (keylog != nullptr) {
+            std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
+                        keylog->path().c_str(),
+                        static_cast<unsigned long long>(keylog->lines_written()),
+                        static_cast<unsigned long long>(keylog->write_errors()));
+        }
+    }
+
+    [[nodiscard]] const offload::StatsSample& last() const { return last_; }
+
+  private:
+    std::function<offload::StatsSample(l45::Instant)> publish_;
+    l45::Duration grace_;
+    l45::Duration stats_every_;
+    bool stats_on_;
+    offload::StatsSample last_;
+    l45::Instant next_stats_, next_publish_;
+    bool shutting_down_ = false;
+    l45::Instant give_up_at_ = l45::Instant::max();
+    l45::Instant stop_at_ = l45::Instant::max();
+};
+
 // One lcore per TLS queue (apps/l45-offload/lcores.h): the TLS lcores on EAL
 // workers, the control queue, telemetry and signals on this (main) lcore.
 int run_lcores(const offload::Config& config, l45::drivers::Port& port,
@@ -161,59 +254,28 @@ int run_lcores(const offload::Config& config, l45::drivers::Port& port,
                     ls.lcore_id(k));
     std::fflush(stdout);
 
-    const auto stats_every = std::chrono::duration_cast<l45::Duration>(
-        std::chrono::duration<double>(config.stats_interval_s));
-    auto publish = [&](l45::Instant t) {
-        ls.publish_sum(board);
-        return offload::sample(t, board);
-    };
-    offload::StatsSample last = publish(now);
-    auto next_stats = now + stats_every;
-    auto next_publish = now + kPublishInterval;
-    bool shutting_down = false;
-    auto give_up_at = l45::Instant::max();
-    auto stop_at = l45::Instant::max();
+    RunLoop loop(
+        config, lc.proxy.shutdown_grace,
+        [&](l45::Instant t) {
+            ls.publish_sum(board);
+            return offload::sample(t, board);
+        },
+        now);
     int rc = 0;
     for (;;) {
         now = l45::MonotonicClock::now();
-        const int signals = g_signals.load(std::memory_order_relaxed);
-        if (signals > 0 && !shutting_down) {
-            std::printf("l45-offload: shutting down (%llu sessions open)\n",
-                        static_cast<unsigned long long>(last.active));
-            std::fflush(stdout);
-            ls.request_shutdown();
-            shutting_down = true;
-            give_up_at = now + lc.proxy.shutdown_grace + kShutdownMargin;
-        }
-        if (signals > 1) {
-            std::printf("l45-offload: second signal, stopping now\n");
-            rc = 1;
+        if (auto r = loop.check_signals(now, loop.last().active, [&] { ls.request_shutdown(); })) {
+            rc = *r;
             break;
         }
         ls.poll_control(now);
-        if (shutting_down) {
-            if (stop_at == l45::Instant::max() && ls.drained()) stop_at = now + kFlushTime;
-            if (now >= stop_at) break;
-            if (now >= give_up_at) {
-                std::printf("l45-offload: sessions still open after the grace period\n");
-                rc = 1;
-                break;
-            }
-        }
-        if (now >= next_publish) {
-            const auto s = publish(now);
-            next_publish = now + kPublishInterval;
-            if (config.stats_interval_s > 0 && now >= next_stats) {
-                std::printf("%s\n", offload::stats_line(last, s).c_str());
-                std::fflush(stdout);
-                last = s;
-                next_stats = now + stats_every;
-            }
+        if (auto r = loop.after_poll(now, ls.drained(), loop.last().active)) {
+            rc = *r;
+            break;
         }
     }
     ls.stop();  // the TLS lcores are gone from here: their counters may be read
-    const auto final_sample = publish(now);
-    std::printf("%s\n", offload::stats_line(last, final_sample).c_str());
+    loop.report(now, board, keylog);
     for (std::uint16_t k = 0; k < ls.num_lcores(); ++k) {
         const auto& p = ls.proxy(k).counters();
         std::printf(
@@ -229,15 +291,6 @@ int run_lcores(const offload::Config& config, l45::drivers::Port& port,
     if (ls.handback_dropped() != 0)
         std::printf("l45-offload: %llu frames dropped on full hand-back rings\n",
                     static_cast<unsigned long long>(ls.handback_dropped()));
-    print_nonzero("offload counters", board.offload());
-    print_nonzero("tcp counters", board.tcp());
-    print_nonzero("net counters", board.net());
-    if (keylog != nullptr) {
-        std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
-                    keylog->path().c_str(),
-                    static_cast<unsigned long long>(keylog->lines_written()),
-                    static_cast<unsigned long long>(keylog->write_errors()));
-    }
     std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
     std::fflush(stdout);
     return rc;
@@ -385,71 +438,31 @@ int run(const offload::Config& config) {
     }
     std::fflush(stdout);
 
-    const auto stats_every = std::chrono::duration_cast<l45::Duration>(
-        std::chrono::duration<double>(config.stats_interval_s));
-    auto publish = [&](l45::Instant t) {
-        board.publish(px.counters(), tcp.counters(), iface.counters(), port->counters());
-        return offload::sample(t, px.counters(), tcp.counters(), iface.counters(),
-                               port->counters());
-    };
-    offload::StatsSample last = publish(now);
-    auto next_stats = now + stats_every;
-    auto next_publish = now + kPublishInterval;
-    bool shutting_down = false;
-    auto give_up_at = l45::Instant::max();
-    auto stop_at = l45::Instant::max();
+    RunLoop loop(
+        config, options.shutdown_grace,
+        [&](l45::Instant t) {
+            board.publish(px.counters(), tcp.counters(), iface.counters(), port->counters());
+            return offload::sample(t, px.counters(), tcp.counters(), iface.counters(),
+                                   port->counters());
+        },
+        now);
     int rc = 0;
     for (;;) {
         now = l45::MonotonicClock::now();
-        const int signals = g_signals.load(std::memory_order_relaxed);
-        if (signals > 0 && !shutting_down) {
-            std::printf("l45-offload: shutting down (%u sessions open)\n", px.sessions_in_use());
-            std::fflush(stdout);
-            px.shutdown(now);
-            shutting_down = true;
-            give_up_at = now + options.shutdown_grace + kShutdownMargin;
-        }
-        if (signals > 1) {
-            std::printf("l45-offload: second signal, stopping now\n");
-            rc = 1;
+        if (auto r = loop.check_signals(now, px.sessions_in_use(), [&] { px.shutdown(now); })) {
+            rc = *r;
             break;
         }
         px.poll(now);
         for (std::uint16_t q = 1; q < port->num_rx_queues(); ++q)
             l45::apps::service_once(*port, q, iface, now, nullptr);
         l45::apps::service_once(*port, 0, iface, now, &tcp);
-        if (shutting_down) {
-            if (stop_at == l45::Instant::max() && px.drained()) stop_at = now + kFlushTime;
-            if (now >= stop_at) break;
-            if (now >= give_up_at) {
-                std::printf("l45-offload: %u sessions still open after the grace period\n",
-                            px.sessions_in_use());
-                rc = 1;
-                break;
-            }
-        }
-        if (now >= next_publish) {
-            const auto s = publish(now);
-            next_publish = now + kPublishInterval;
-            if (config.stats_interval_s > 0 && now >= next_stats) {
-                std::printf("%s\n", offload::stats_line(last, s).c_str());
-                std::fflush(stdout);
-                last = s;
-                next_stats = now + stats_every;
-            }
+        if (auto r = loop.after_poll(now, px.drained(), px.sessions_in_use())) {
+            rc = *r;
+            break;
         }
     }
-    const auto final_sample = publish(now);
-    std::printf("%s\n", offload::stats_line(last, final_sample).c_str());
-    print_nonzero("offload counters", board.offload());
-    print_nonzero("tcp counters", board.tcp());
-    print_nonzero("net counters", board.net());
-    if (keylog) {
-        std::printf("l45-offload: key log %s: %llu lines, %llu write errors\n",
-                    keylog->path().c_str(),
-                    static_cast<unsigned long long>(keylog->lines_written()),
-                    static_cast<unsigned long long>(keylog->write_errors()));
-    }
+    loop.report(now, board, keylog.get());
     std::printf("l45-offload: %s\n", rc == 0 ? "drained, exiting" : "exiting with sessions open");
     std::fflush(stdout);
     adapter.detach();
