@@ -1,8 +1,30 @@
 #include "apps/common/service.h"
 
+#include <rte_ethdev.h>
+
 #include <array>
 
 namespace l45::apps {
+
+std::optional<std::uint16_t> pick_port(const std::string& name) {
+    if (!name.empty()) return drivers::find_port(name);
+    std::uint16_t id = 0;
+    RTE_ETH_FOREACH_DEV(id) {
+        return id;
+    }
+    return std::nullopt;
+}
+
+net::InterfaceConfig port_interface(const drivers::Port& port, net::Ipv4Addr ip,
+                                    std::uint8_t prefix_len, std::optional<net::Ipv4Addr> gateway) {
+    net::InterfaceConfig ic;
+    ic.mac = drivers::station_mac(port);
+    ic.ip = ip;
+    ic.prefix_len = prefix_len;
+    ic.gateway = gateway;
+    if (auto mtu = port.mtu()) ic.mtu = *mtu;
+    return ic;
+}
 
 std::size_t service_once(drivers::Port& port, std::uint16_t queue, net::Interface& iface,
                          Instant now, tcp::TcpStack* tcp) {

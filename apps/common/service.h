@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include <rte_ring.h>
 
@@ -16,6 +18,15 @@
 namespace l45::apps {
 
 inline constexpr std::uint16_t kBurst = 32;
+
+// The port an app was told to use by name, else the first one DPDK has.
+[[nodiscard]] std::optional<std::uint16_t> pick_port(const std::string& name);
+
+// An app's interface on `port`: the port's station MAC and MTU (when the
+// PMD reports one) with the address it was given.
+[[nodiscard]] net::InterfaceConfig port_interface(const drivers::Port& port, net::Ipv4Addr ip,
+                                                  std::uint8_t prefix_len,
+                                                  std::optional<net::Ipv4Addr> gateway);
 
 // One iteration on (port, queue); returns how many frames moved either way.
 // With a TCP stack, its timers run after the received segments and before

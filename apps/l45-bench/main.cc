@@ -61,15 +61,6 @@ void on_signal(int) {
 // iterations before the port closes.
 constexpr l45::Duration kFlushTime = 50ms;
 
-std::optional<std::uint16_t> pick_port(const std::string& name) {
-    if (!name.empty()) return l45::drivers::find_port(name);
-    std::uint16_t id = 0;
-    RTE_ETH_FOREACH_DEV(id) {
-        return id;
-    }
-    return std::nullopt;
-}
-
 struct Args {
     std::string mode = "handshake";
     std::string connect;
@@ -140,7 +131,7 @@ int run(Args& args) {
     o.idle_timeout =
         std::chrono::duration_cast<l45::Duration>(std::chrono::duration<double>(args.idle_timeout));
 
-    const auto port_id = pick_port(args.port_name);
+    const auto port_id = l45::apps::pick_port(args.port_name);
     if (!port_id) {
         std::fprintf(stderr, "l45-bench: no DPDK port (give one with --vdev or a NIC)\n");
         return 1;
@@ -150,12 +141,8 @@ int run(Args& args) {
         std::fprintf(stderr, "l45-bench: %s\n", port.error().c_str());
         return 1;
     }
-    l45::net::InterfaceConfig ic;
-    ic.mac = l45::drivers::station_mac(*port);
-    ic.ip = prefix->addr;
-    ic.prefix_len = prefix->prefix_len;
-    ic.gateway = gateway;
-    if (auto mtu = port->mtu()) ic.mtu = *mtu;
+    const l45::net::InterfaceConfig ic =
+        l45::apps::port_interface(*port, prefix->addr, prefix->prefix_len, gateway);
     l45::net::Interface iface(ic, port->mempool(), port->tx_offloads());
 
     l45::tcp::TcpStackConfig tc;

@@ -68,15 +68,6 @@ void print_counters(const l45::net::Interface& iface, const l45::drivers::Port& 
     std::fflush(stdout);
 }
 
-std::optional<std::uint16_t> pick_port(const std::string& name) {
-    if (!name.empty()) return l45::drivers::find_port(name);
-    std::uint16_t id = 0;
-    RTE_ETH_FOREACH_DEV(id) {
-        return id;
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,7 +195,7 @@ int main(int argc, char** argv) {
         plan->http_target = std::string(url->target);
         plan->out_path = out_path;
     }
-    const auto port_id = pick_port(port_name);
+    const auto port_id = l45::apps::pick_port(port_name);
     if (!port_id) {
         std::fprintf(stderr, "l45-echo: no DPDK port (give one with --vdev or a NIC)\n");
         return 1;
@@ -240,12 +231,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "l45-echo: %s\n", port.error().c_str());
             return 1;
         }
-        l45::net::InterfaceConfig config;
-        config.mac = l45::drivers::station_mac(*port);
-        config.ip = prefix->addr;
-        config.prefix_len = prefix->prefix_len;
-        config.gateway = gateway;
-        if (auto mtu = port->mtu()) config.mtu = *mtu;
+        const l45::net::InterfaceConfig config =
+            l45::apps::port_interface(*port, prefix->addr, prefix->prefix_len, gateway);
         l45::net::Interface iface(config, port->mempool(), port->tx_offloads());
 
         l45::tcp::TcpStackConfig tcp_config;

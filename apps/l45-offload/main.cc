@@ -354,12 +354,8 @@ int run(const offload::Config& config) {
         return 1;
     }
 
-    l45::net::InterfaceConfig ic;
-    ic.mac = l45::drivers::station_mac(*port);
-    ic.ip = config.ip;
-    ic.prefix_len = config.prefix_len;
-    ic.gateway = config.gateway;
-    if (auto mtu = port->mtu()) ic.mtu = *mtu;
+    const l45::net::InterfaceConfig ic =
+        l45::apps::port_interface(*port, config.ip, config.prefix_len, config.gateway);
 
     // One lcore per TLS queue when the control queue is a queue of its own
     // and the EAL gave enough lcores (docs/appliance.md "Several lcores").
