@@ -46,25 +46,6 @@ def report(name, ok, detail=""):
     RUN.report(name, ok, " | ".join(x for x in str(detail).replace("\r", "").split("\n") if x))
 
 
-def make_cert(name):
-    """A CA of its own and an ECDSA P-256 leaf for `name` issued by it."""
-    ca_key, ca, key, csr, crt = (os.path.join(TMP, f"{name}.{x}")
-                                 for x in ("ca.key", "ca.pem", "key", "csr", "pem"))
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
-                    "-subj", f"/CN={name} test CA"], check=True, capture_output=True)
-    subprocess.run(["openssl", "req", "-new", *ec, "-keyout", key, "-out", csr,
-                    "-subj", f"/CN={name}"], check=True, capture_output=True)
-    ext = os.path.join(TMP, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n"
-                "keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt],
-                   check=True, capture_output=True)
-    return ca, crt, key
-
-
 def wait_listen(ns, port, proc):
     for _ in range(100):
         if l45_harness.in_ns(ns, f"ss -Htln 'sport = :{port}'", text=True).stdout.strip():
@@ -222,8 +203,8 @@ def offload_case():
 
 
 def main():
-    ca, crt, key = make_cert("localhost")
-    other_ca, _, _ = make_cert("other")
+    ca, crt, key = l45_harness.make_cert(TMP, "localhost")
+    other_ca, _, _ = l45_harness.make_cert(TMP, "other")
     for name, case in (("servers", lambda: servers_cases(ca, crt, key, other_ca)),
                        ("offload", offload_case)):
         try:

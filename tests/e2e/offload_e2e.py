@@ -169,25 +169,6 @@ print("\nend", end, flush=True)
 """
 
 
-def make_cert(dir_, name):
-    """A CA of its own and an ECDSA P-256 leaf for `name` issued by it."""
-    ca_key, ca, key, csr, crt = (os.path.join(dir_, f"{name}.{x}")
-                                 for x in ("ca.key", "ca.pem", "key", "csr", "pem"))
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
-                    "-subj", f"/CN={name} test CA"], check=True, capture_output=True)
-    subprocess.run(["openssl", "req", "-new", *ec, "-keyout", key, "-out", csr,
-                    "-subj", f"/CN={name}"], check=True, capture_output=True)
-    ext = os.path.join(dir_, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n"
-                "keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt],
-                   check=True, capture_output=True)
-    return ca, crt, key
-
-
 def first_instance():
     site = Site(0)
     index = b"<html>hello from the backend, through l45-offload</html>\n"
@@ -268,8 +249,8 @@ def second_instance():
         f.write("sni site\n")
     certs = os.path.join(TMP, "certs")
     os.makedirs(certs)
-    ca_a, crt_a, key_a = make_cert(certs, "a.test")
-    ca_b, crt_b, key_b = make_cert(certs, "b.test")
+    ca_a, crt_a, key_a = l45_harness.make_cert(certs, "a.test")
+    ca_b, crt_b, key_b = l45_harness.make_cert(certs, "b.test")
     conf = os.path.join(TMP, "two-certs.toml")
     with open(conf, "w") as f:
         f.write(f"""

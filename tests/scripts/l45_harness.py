@@ -76,6 +76,25 @@ class Run:
         raise RuntimeError(f"l45-echo did not come up:\n{log.read()}")
 
 
+def make_cert(dir_, name):
+    """A CA of its own and an ECDSA P-256 leaf for `name` issued by it."""
+    ca_key, ca, key, csr, crt = (os.path.join(dir_, f"{name}.{x}")
+                                 for x in ("ca.key", "ca.pem", "key", "csr", "pem"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+                    "-subj", f"/CN={name} test CA"], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", *ec, "-keyout", key, "-out", csr,
+                    "-subj", f"/CN={name}"], check=True, capture_output=True)
+    ext = os.path.join(dir_, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n"
+                "keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt],
+                   check=True, capture_output=True)
+    return ca, crt, key
+
+
 def attach(ns, iface, cidr="198.18.0.1/24"):
     """Moves the tap's kernel end into `ns` with `cidr`. Only once the DPDK
     port has started may the interface move."""
