@@ -4,32 +4,40 @@
 
 namespace l45::loadgen {
 
-EchoService::EchoService(std::uint32_t max_tcp_connections) : conns_(max_tcp_connections) {}
-
-Result<void, tcp::TcpError> EchoService::listen(tcp::TcpStack& stack, std::uint16_t port,
-                                                std::uint32_t backlog) {
+Result<void, tcp::TcpError> PlainService::listen(tcp::TcpStack& stack, std::uint16_t port,
+                                                 std::uint32_t backlog) {
     stack_ = &stack;
     return stack.listen(port, backlog);
 }
 
-void EchoService::on_accept(tcp::ConnId id, std::uint16_t /*listen_port*/) {
+void PlainService::on_accept(tcp::ConnId id, std::uint16_t /*listen_port*/) {
     if (stack_ == nullptr || id.index >= conns_.size()) return;
-    conns_[id.index] = Conn{id, true, false};
+    conns_[id.index] = Conn{.id = id, .open = true};
     ++accepted_;
     pump(conns_[id.index]);
 }
 
-void EchoService::on_readable(tcp::ConnId id) {
+void PlainService::on_readable(tcp::ConnId id) {
     if (id.index < conns_.size() && conns_[id.index].open && conns_[id.index].id == id)
         pump(conns_[id.index]);
 }
 
-void EchoService::on_writable(tcp::ConnId id) {
+void PlainService::on_writable(tcp::ConnId id) {
     on_readable(id);
 }
 
-void EchoService::on_closed(tcp::ConnId id, tcp::CloseReason /*reason*/) {
+void PlainService::on_closed(tcp::ConnId id, tcp::CloseReason /*reason*/) {
     if (id.index < conns_.size() && conns_[id.index].id == id) conns_[id.index] = Conn{};
+}
+
+bool PlainService::answer_fin(Conn& c) {
+    const tcp::Connection* conn = stack_->find(c.id);
+    if (conn == nullptr || !conn->recv_finished()) return false;
+    if (!c.fin_sent) {
+        stack_->close(c.id);
+        c.fin_sent = true;
+    }
+    return true;
 }
 
 void EchoService::pump(Conn& c) {
@@ -42,13 +50,7 @@ void EchoService::pump(Conn& c) {
         stack_->consume(c.id, n);
         bytes_echoed_ += n;
     }
-    // RFC 9293 §3.10.4: the peer's FIN, once everything before it went
-    // back, is answered with ours.
-    const tcp::Connection* conn = stack_->find(c.id);
-    if (!c.fin_sent && conn != nullptr && conn->recv_finished()) {
-        stack_->close(c.id);
-        c.fin_sent = true;
-    }
+    (void)answer_fin(c);  // only once everything before the FIN went back
 }
 
 }  // namespace l45::loadgen

@@ -192,12 +192,12 @@ class LoadGenerator final : public tcp::TcpHandler {
     std::uint32_t num_open_ = 0;
 };
 
-// A plaintext echo backend (every byte back, in order; a FIN is answered
-// with a FIN once everything was echoed), so one l45 process can be both
-// the clients and the appliance's backend.
-class EchoService final : public tcp::TcpHandler {
+// What the plaintext backends share: listening, a table of accepted
+// connections by ConnId::index, and the event routing; each says in pump()
+// what it does with a connection that can move bytes.
+class PlainService : public tcp::TcpHandler {
   public:
-    explicit EchoService(std::uint32_t max_tcp_connections);
+    explicit PlainService(std::uint32_t max_tcp_connections) : conns_(max_tcp_connections) {}
     [[nodiscard]] Result<void, tcp::TcpError> listen(tcp::TcpStack& stack, std::uint16_t port,
                                                      std::uint32_t backlog = 1024);
 
@@ -207,51 +207,49 @@ class EchoService final : public tcp::TcpHandler {
     void on_closed(tcp::ConnId id, tcp::CloseReason reason) override;
 
     [[nodiscard]] std::uint64_t accepted() const { return accepted_; }
-    [[nodiscard]] std::uint64_t bytes_echoed() const { return bytes_echoed_; }
 
-  private:
+  protected:
     struct Conn {
         tcp::ConnId id{};
         bool open = false;
-        bool fin_sent = false;  // the peer's FIN was answered (Connection::recv_finished)
+        bool fin_sent = false;     // the peer's FIN was answered (Connection::recv_finished)
+        std::uint64_t offset = 0;  // source: stream bytes the stack has taken
     };
-    void pump(Conn& c);
+    virtual void pump(Conn& c) = 0;
+    // RFC 9293 §3.10.4: once the peer's FIN is in (and every byte before it
+    // was read), answer it with ours. Returns whether the peer has finished.
+    bool answer_fin(Conn& c);
 
     tcp::TcpStack* stack_ = nullptr;
+
+  private:
     std::vector<Conn> conns_;  // by ConnId::index
     std::uint64_t accepted_ = 0;
+};
+
+// A plaintext echo backend (every byte back, in order; a FIN is answered
+// with a FIN once everything was echoed), so one l45 process can be both
+// the clients and the appliance's backend.
+class EchoService final : public PlainService {
+  public:
+    using PlainService::PlainService;
+    [[nodiscard]] std::uint64_t bytes_echoed() const { return bytes_echoed_; }
+
+  private:
+    void pump(Conn& c) override;
     std::uint64_t bytes_echoed_ = 0;
 };
 
 // A plaintext download backend: streams the download pattern (pattern.h)
 // on every accepted connection for as long as the peer keeps it open (what
 // it sends is discarded); the peer's FIN is answered with a FIN.
-class SourceService final : public tcp::TcpHandler {
+class SourceService final : public PlainService {
   public:
     explicit SourceService(std::uint32_t max_tcp_connections);
-    [[nodiscard]] Result<void, tcp::TcpError> listen(tcp::TcpStack& stack, std::uint16_t port,
-                                                     std::uint32_t backlog = 1024);
-
-    void on_accept(tcp::ConnId id, std::uint16_t listen_port) override;
-    void on_readable(tcp::ConnId id) override;
-    void on_writable(tcp::ConnId id) override;
-    void on_closed(tcp::ConnId id, tcp::CloseReason reason) override;
-
-    [[nodiscard]] std::uint64_t accepted() const { return accepted_; }
     [[nodiscard]] std::uint64_t bytes_sent() const { return bytes_sent_; }
 
   private:
-    struct Conn {
-        tcp::ConnId id{};
-        bool open = false;
-        bool fin_sent = false;
-        std::uint64_t offset = 0;  // stream bytes the stack has taken
-    };
-    void pump(Conn& c);
-
-    tcp::TcpStack* stack_ = nullptr;
-    std::vector<Conn> conns_;  // by ConnId::index
-    std::uint64_t accepted_ = 0;
+    void pump(Conn& c) override;
     std::uint64_t bytes_sent_ = 0;
 };
 
